@@ -1,0 +1,69 @@
+//! The library's error types. Every error that comes from input data says
+//! where (file and line, field when there is one) and what to do about it.
+
+use std::path::PathBuf;
+
+/// A place in an input: file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The input file (`-` for stdin).
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: u64,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
+}
+
+/// Errors in input records.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The line is not valid JSON.
+    #[error("{at}: malformed JSON: {reason}")]
+    Malformed {
+        /// Where.
+        at: Location,
+        /// The parser's words.
+        reason: String,
+    },
+    /// A field has the wrong JSON type.
+    #[error("{at}: field `{field}` must be {expected}, found {found}")]
+    WrongType {
+        /// Where.
+        at: Location,
+        /// The field's name.
+        field: String,
+        /// What it should be.
+        expected: &'static str,
+        /// What it was.
+        found: &'static str,
+    },
+    /// Required columns are missing.
+    #[error("{at}: missing column(s) {missing:?}; this file has {found:?}{hint}")]
+    MissingColumns {
+        /// Where.
+        at: Location,
+        /// Columns needed but absent.
+        missing: Vec<String>,
+        /// Columns present on that line.
+        found: Vec<String>,
+        /// A `--column` mapping that would fix it, if one is apparent.
+        hint: String,
+    },
+    /// The line is not UTF-8.
+    #[error("{at}: invalid UTF-8 at byte {offset}")]
+    InvalidUtf8 {
+        /// Where.
+        at: Location,
+        /// Byte offset inside the line.
+        offset: usize,
+    },
+}
+
+/// A mistake in how knowmix was invoked (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -1,0 +1,28 @@
+//! knowmix builds LLM fine-tuning mixes out of generated knowledge data.
+//!
+//! The main job, [`cmd::mix`], is step 04 ("knowledge mixing") of the
+//! knowledge-tuning pipeline done as a streaming, out-of-core processor. The
+//! data flows through named stages, one module each:
+//!
+//! read → select → render → tokenize → write
+//!
+//! * [`read`]: open inputs (plain, gzip, zstd by magic bytes), split lines,
+//!   find the step-03 dataset folders.
+//! * [`select`]: bottom-k summary sampling per raw document, nested across cuts.
+//! * [`format`]: the step-04 record rules (pure functions).
+//! * [`render`]: the model's chat template (minijinja with transformers shims).
+//! * [`tokenize`]: resolving and running tokenizers; exact fast counting.
+//! * [`write`]: atomic, optionally compressed output files.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod exit;
+pub mod format;
+pub mod read;
+pub mod render;
+pub mod select;
+pub mod synth;
+pub mod tokenize;
+pub mod write;

@@ -1,0 +1,15 @@
+//! The `knowmix` binary: parse the command line, dispatch to one subcommand,
+//! map errors to exit codes. All the work lives in the library.
+
+use clap::Parser;
+use knowmix::cli::{Cli, Command};
+use knowmix::cmd;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mix(args) => cmd::mix::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
+    };
+    std::process::exit(knowmix::exit::report(result));
+}
