@@ -53,6 +53,14 @@ pub enum RecordError {
         /// A `--column` mapping that would fix it, if one is apparent.
         hint: String,
     },
+    /// The chat template failed on this row.
+    #[error("{at}: chat template failed: {reason}")]
+    Template {
+        /// Where.
+        at: Location,
+        /// The template engine's words.
+        reason: String,
+    },
     /// The line is not UTF-8.
     #[error("{at}: invalid UTF-8 at byte {offset}")]
     InvalidUtf8 {

@@ -12,6 +12,8 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             eprintln!("knowmix: error: {err:#}");
             if err.downcast_ref::<crate::error::UsageError>().is_some() {
                 2
+            } else if err.downcast_ref::<Interrupted>().is_some() {
+                130
             } else {
                 1
             }
@@ -25,4 +27,25 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The error returned when SIGINT or SIGTERM stops a command.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted; no output was written and temporary files were removed")]
+pub struct Interrupted;
+
+/// Run `work` until it ends or the process gets SIGINT/SIGTERM. On a
+/// signal `work` is dropped — which removes its temp and spill files —
+/// and [`Interrupted`] is returned (exit code 130).
+pub async fn until_interrupted<F>(work: F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+        _ = term.recv() => Err(Interrupted.into()),
+    }
 }

@@ -1,1 +1,299 @@
-//! placeholder
+//! The step-04 record rules, as pure functions: which datasets exist and in
+//! what order, how a `response` is cleaned, which rows the GPT-OSS filter
+//! drops, how the user turn is worded, the `metadata` string (Python
+//! `json.dumps`), and the byte encoding of an output line (pandas `to_json`:
+//! compact, `\/`, `\uXXXX`). Nothing here does I/O; every rule is pinned by
+//! the unit tests at the bottom, so a change of behaviour is a test change.
+
+/// The four step-03 datasets, in the order their records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dataset {
+    /// One row per (extractive summary, question); sampled per cut.
+    ExtractiveSummary,
+    /// One row per (detailed summary, question); sampled per cut.
+    DetailedSummary,
+    /// One row per (key fact, question); every row in every cut.
+    KeyFactsToQa,
+    /// One row per question on the raw chunk; every row in every cut.
+    DocumentBasedQa,
+}
+
+impl Dataset {
+    /// All datasets in output order.
+    pub const ALL: [Dataset; 4] = [
+        Dataset::ExtractiveSummary,
+        Dataset::DetailedSummary,
+        Dataset::KeyFactsToQa,
+        Dataset::DocumentBasedQa,
+    ];
+
+    /// The folder name under the step-03 directory.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Dataset::ExtractiveSummary => "extractive_summary",
+            Dataset::DetailedSummary => "detailed_summary",
+            Dataset::KeyFactsToQa => "key_facts_to_qa",
+            Dataset::DocumentBasedQa => "document_based_qa",
+        }
+    }
+
+    /// Whether rows are sampled per cut (summaries) or all kept.
+    pub fn is_sampled(self) -> bool {
+        matches!(self, Dataset::ExtractiveSummary | Dataset::DetailedSummary)
+    }
+
+    /// The column that holds the raw chunk in this dataset's files.
+    pub fn raw_document_column(self) -> &'static str {
+        match self {
+            Dataset::DocumentBasedQa => "base_document",
+            _ => "raw_document",
+        }
+    }
+
+    /// The user turn for a row of this dataset.
+    pub fn user_content(self, outline: &str, document: &str, question: &str) -> String {
+        match self {
+            Dataset::KeyFactsToQa => format!("In {outline}, {question}"),
+            _ => format!("{outline}\n{document}\n\n{question}"),
+        }
+    }
+}
+
+/// The value of every record's `metadata.dataset` key.
+pub const METADATA_DATASET: &str = "document_knowledge_qa";
+
+/// Substrings that make the GPT-OSS filter drop a row (matched in `question`).
+pub const GPT_OSS_DROP_MARKERS: [&str; 3] = ["...", "<question>", "<Insert question here>"];
+
+/// Whether the GPT-OSS filter drops a row with this question.
+pub fn gpt_oss_drops(question: &str) -> bool {
+    GPT_OSS_DROP_MARKERS.iter().any(|m| question.contains(m))
+}
+
+/// Python `str.strip()` with no argument: Unicode whitespace plus the
+/// separators `\x1c`–`\x1f`, which Rust's `str::trim` keeps.
+pub fn python_strip(s: &str) -> &str {
+    s.trim_matches(is_python_space)
+}
+
+/// Python's `str.isspace` for one character.
+pub fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Clean a `response`: (GPT-OSS only) Python `strip()` first; then remove
+/// every `[END]`, then every `[ANSWER]`, then polars `strip_chars()`
+/// (Rust `trim`: Unicode White_Space, keeping `\x1c`–`\x1f`).
+pub fn clean_response(response: &str, gpt_oss: bool) -> String {
+    let start = if gpt_oss {
+        python_strip(response)
+    } else {
+        response
+    };
+    let cleaned = start.replace("[END]", "").replace("[ANSWER]", "");
+    cleaned.trim().to_owned()
+}
+
+/// The `metadata` string: Python `json.dumps({"sdg_document": …, "dataset":
+/// "document_knowledge_qa", "raw_document": …})` with its default
+/// `", "`/`": "` separators and `ensure_ascii=True`.
+pub fn metadata_string(document: &str, raw_document: &str) -> String {
+    let mut out = Vec::with_capacity(document.len() + raw_document.len() + 96);
+    out.extend_from_slice(b"{\"sdg_document\": ");
+    push_python_json_string(&mut out, document);
+    out.extend_from_slice(b", \"dataset\": ");
+    push_python_json_string(&mut out, METADATA_DATASET);
+    out.extend_from_slice(b", \"raw_document\": ");
+    push_python_json_string(&mut out, raw_document);
+    out.push(b'}');
+    String::from_utf8(out).expect("escaped JSON is ASCII")
+}
+
+/// How a JSON string is escaped when written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonStyle {
+    /// Python `json.dumps(ensure_ascii=True)`: only space..`~` kept, except
+    /// `"` and `\`; DEL (0x7f) is escaped.
+    PythonAscii,
+    /// pandas `to_json` (ujson): like Python, but `/` is written `\/` and
+    /// DEL is kept.
+    Pandas,
+}
+
+/// Append `s` as a JSON string literal (with quotes) to `out`, Python style.
+pub fn push_python_json_string(out: &mut Vec<u8>, s: &str) {
+    push_json_string(out, s, JsonStyle::PythonAscii);
+}
+
+/// Append `s` as a JSON string literal (with quotes) in the given style.
+pub fn push_json_string(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut plain_from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b < 0x80 && is_plain_ascii(b, style) {
+            continue;
+        }
+        // Non-ASCII lead bytes start a char; continuation bytes are handled
+        // with their lead byte below.
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain_from..i]);
+        let len = utf8_len(b);
+        let ch = s[i..i + len].chars().next().expect("char boundary");
+        push_escape(out, ch);
+        plain_from = i + len;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
+}
+
+fn is_plain_ascii(b: u8, style: JsonStyle) -> bool {
+    match b {
+        b'"' | b'\\' => false,
+        b'/' => style == JsonStyle::PythonAscii,
+        0x7f => style == JsonStyle::Pandas,
+        0x20..=0x7e => true,
+        _ => false,
+    }
+}
+
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_escape(out: &mut Vec<u8>, ch: char) {
+    match ch {
+        '"' => out.extend_from_slice(b"\\\""),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        '/' => out.extend_from_slice(b"\\/"),
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        '\x08' => out.extend_from_slice(b"\\b"),
+        '\x0c' => out.extend_from_slice(b"\\f"),
+        _ => {
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                push_u_escape(out, *unit);
+            }
+        }
+    }
+}
+
+fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[usize::from((unit >> shift) & 0xf)]);
+    }
+}
+
+/// One chat turn as written in an output record's `messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn<'a> {
+    /// `user` or `assistant`.
+    pub role: &'a str,
+    /// The turn's text.
+    pub content: &'a str,
+    /// `None` is written `null` (and dropped before templating).
+    pub thinking: Option<&'a str>,
+}
+
+/// The fields of one output record, borrowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRecord<'a> {
+    /// The question.
+    pub question: &'a str,
+    /// The outline (title).
+    pub document_outline: &'a str,
+    /// The raw chunk.
+    pub raw_document: &'a str,
+    /// The summary / key-facts block / chunk.
+    pub document: &'a str,
+    /// The user and assistant turns.
+    pub messages: [Turn<'a>; 2],
+    /// The `metadata` string (see [`metadata_string`]).
+    pub metadata: &'a str,
+    /// The chat-templated token count.
+    pub token_length: usize,
+}
+
+/// Append one output record as a JSON line (pandas encoding, `\n` ended).
+pub fn push_record_line(out: &mut Vec<u8>, record: &OutputRecord<'_>) {
+    let style = JsonStyle::Pandas;
+    let field = |out: &mut Vec<u8>, first: bool, name: &str| {
+        out.extend_from_slice(if first { b"{\"" } else { b",\"" });
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+    };
+    field(out, true, "question");
+    push_json_string(out, record.question, style);
+    field(out, false, "document_outline");
+    push_json_string(out, record.document_outline, style);
+    field(out, false, "raw_document");
+    push_json_string(out, record.raw_document, style);
+    field(out, false, "document");
+    push_json_string(out, record.document, style);
+    field(out, false, "messages");
+    push_turns(out, &record.messages);
+    field(out, false, "metadata");
+    push_json_string(out, record.metadata, style);
+    out.extend_from_slice(b",\"unmask\":true,\"token_length\":");
+    out.extend_from_slice(record.token_length.to_string().as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
+fn push_turns(out: &mut Vec<u8>, turns: &[Turn<'_>]) {
+    out.push(b'[');
+    for (i, turn) in turns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"role\":");
+        push_json_string(out, turn.role, JsonStyle::Pandas);
+        out.extend_from_slice(b",\"content\":");
+        push_json_string(out, turn.content, JsonStyle::Pandas);
+        out.extend_from_slice(b",\"thinking\":");
+        match turn.thinking {
+            Some(t) => push_json_string(out, t, JsonStyle::Pandas),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// Parse a `CUT_SIZES` value: comma-separated positive integers, returned
+/// sorted and deduplicated.
+pub fn parse_cut_sizes(text: &str) -> Result<Vec<u32>, String> {
+    let mut cuts = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let n: u32 = part.parse().map_err(|_| {
+            format!("invalid cut size {part:?} in {text:?}: expected comma-separated positive integers such as 5,50")
+        })?;
+        if n == 0 {
+            return Err(format!("invalid cut size 0 in {text:?}: cut sizes must be at least 1"));
+        }
+        cuts.push(n);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    Ok(cuts)
+}
+
+/// The output file name for cut `n`.
+pub fn cut_file_name(n: u32) -> String {
+    format!("combined_cut_{n}x.jsonl")
+}
+
+#[cfg(test)]
+mod tests;

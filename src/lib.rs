@@ -15,14 +15,18 @@
 //! * [`write`]: atomic, optionally compressed output files.
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod cli;
+pub mod columns;
 pub mod cmd;
 pub mod error;
 pub mod exit;
 pub mod format;
+pub mod pipeline;
 pub mod read;
 pub mod render;
 pub mod select;
+pub mod spill;
 pub mod synth;
 pub mod tokenize;
 pub mod write;

@@ -6,6 +6,8 @@ use knowmix::cli::{Cli, Command};
 use knowmix::cmd;
 
 fn main() {
+    // Flags beat the environment, which beats `.env` (never overridden).
+    let _ = dotenvy::from_path(".env");
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mix(args) => cmd::mix::run(args),

@@ -1,1 +1,179 @@
-//! placeholder
+//! The write stage: output files that appear whole or not at all. Bytes go
+//! to a temp file beside the destination (`.NAME.partial-XXXX`), through a
+//! large buffer and, when the name ends in `.gz`/`.zst`, an async-compression
+//! encoder; [`OutputFile::commit`] finishes the stream, fsyncs and renames.
+//! Dropping an uncommitted output removes its temp file, so an error never
+//! leaves a half-written file under the final name. `-` writes to stdout.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+
+use crate::read::open::Compression;
+
+/// Write buffer: stdout and files are written in large blocks.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Prefix of temp files, so stale ones from a killed run can be recognised.
+pub const PARTIAL_MARK: &str = ".partial-";
+
+type Sink = Pin<Box<dyn AsyncWrite + Send>>;
+
+/// Output errors name the destination.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot write output: {source}{hint}")]
+pub struct WriteError {
+    /// The destination.
+    pub path: String,
+    /// Cause.
+    pub source: std::io::Error,
+    /// What to do.
+    pub hint: &'static str,
+}
+
+impl WriteError {
+    fn new(path: &Path, source: std::io::Error) -> Self {
+        let hint = match source.raw_os_error() {
+            Some(28) => " (disk full: free space or choose another --output)",
+            Some(13) | Some(30) => " (permission denied: choose a writable --output)",
+            _ => "",
+        };
+        WriteError {
+            path: path.display().to_string(),
+            source,
+            hint,
+        }
+    }
+}
+
+/// An output being written; see the module docs.
+pub struct OutputFile {
+    sink: Sink,
+    target: PathBuf,
+    temp: Option<tempfile::TempPath>,
+    bytes: u64,
+}
+
+impl OutputFile {
+    /// Start writing `target` (`-` for stdout), compressed by its extension
+    /// unless `compression` says otherwise.
+    pub fn create(target: &Path, compression: Option<Compression>) -> Result<Self, WriteError> {
+        let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
+        if target == Path::new("-") {
+            let sink = wrap(Box::pin(tokio::io::stdout()), kind);
+            return Ok(OutputFile { sink, target: target.into(), temp: None, bytes: 0 });
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| WriteError::new(dir, e))?;
+        let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}{PARTIAL_MARK}"))
+            .tempfile_in(dir)
+            .map_err(|e| WriteError::new(target, e))?;
+        let (file, path) = temp.into_parts();
+        let sink = wrap(Box::pin(tokio::fs::File::from_std(file)), kind);
+        Ok(OutputFile { sink, target: target.into(), temp: Some(path), bytes: 0 })
+    }
+
+    /// Append bytes.
+    pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
+        self.bytes += bytes.len() as u64;
+        self.sink
+            .write_all(bytes)
+            .await
+            .map_err(|e| WriteError::new(&self.target, e))
+    }
+
+    /// Uncompressed bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Finish the stream and move the file into place.
+    pub async fn commit(mut self) -> Result<PathBuf, WriteError> {
+        let target = self.target.clone();
+        let err = |e| WriteError::new(&target, e);
+        self.sink.shutdown().await.map_err(err)?;
+        if let Some(temp) = self.temp.take() {
+            std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(err)?;
+            temp.persist(&target).map_err(|e| err(e.error))?;
+        }
+        Ok(target)
+    }
+}
+
+fn wrap(inner: Sink, kind: Compression) -> Sink {
+    match kind {
+        Compression::None => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, inner)),
+        Compression::Gzip => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, GzipEncoder::new(inner))),
+        Compression::Zstd => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, ZstdEncoder::new(inner))),
+    }
+}
+
+/// Remove temp files left in `dir` by a killed run (best effort).
+pub fn remove_stale_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.starts_with('.') && n.contains(PARTIAL_MARK)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Write `bytes` to `target` atomically (small files: manifests, reports).
+pub fn write_small_atomic(target: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let err = |e| WriteError::new(target, e);
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".manifest{PARTIAL_MARK}"))
+        .tempfile_in(dir)
+        .map_err(err)?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(err)?;
+    temp.as_file().sync_all().map_err(err)?;
+    temp.persist(target).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn appears_only_on_commit_and_compresses_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.jsonl", "a.jsonl.gz", "a.jsonl.zst"] {
+            let target = dir.path().join(name);
+            let mut out = OutputFile::create(&target, None).unwrap();
+            out.write_all(b"{\"x\":1}\n").await.unwrap();
+            assert!(!target.exists());
+            out.commit().await.unwrap();
+            let raw = std::fs::read(&target).unwrap();
+            let plain = match Compression::sniff(&raw) {
+                Compression::None => raw,
+                Compression::Gzip => {
+                    let mut s = Vec::new();
+                    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut s).unwrap();
+                    s
+                }
+                Compression::Zstd => zstd::decode_all(&raw[..]).unwrap(),
+            };
+            assert_eq!(plain, b"{\"x\":1}\n", "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dropped_output_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("b.jsonl");
+        let mut out = OutputFile::create(&target, None).unwrap();
+        out.write_all(b"partial").await.unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -1,1 +1,13 @@
-//! placeholder
+//! The read stage: everything between a path on disk and parsed fields.
+//! [`open`] opens a file or stdin and undoes gzip/zstd compression by magic
+//! bytes; [`lines`] cuts the byte stream into batches of lines that remember
+//! their file and line numbers; [`step03`] finds the dataset folders and
+//! their files; [`fields`] pulls the few columns a stage needs out of a wide
+//! JSON row without materialising the rest.
+
+pub mod fields;
+pub mod lines;
+pub mod open;
+pub mod step03;
+
+pub use lines::{Line, LineBatch};

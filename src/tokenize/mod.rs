@@ -6,6 +6,7 @@
 //! (an exact counting-only fast path for byte-level BPE tokenizers whose
 //! pre-tokenizer it recognises; [`load_counter`] falls back to HF otherwise).
 
+pub mod chat;
 pub mod fast;
 pub mod hf;
 pub mod resolve;

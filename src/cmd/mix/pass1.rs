@@ -1,0 +1,62 @@
+//! Pass 1: stream a summary dataset, index each row on the worker pool,
+//! sort the index on disk and draw every cut's summaries at once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use futures::StreamExt;
+
+use super::args::Plan;
+use crate::build::RecordBuilder;
+use crate::format::Dataset;
+use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::read::step03::DatasetFiles;
+use crate::select::{self, GroupStats, Pick, Sampler};
+use crate::spill::{ExternalSorter, Sorted};
+
+/// The draw for one summary dataset.
+pub struct Selection {
+    /// Which dataset.
+    pub dataset: Dataset,
+    /// Chosen rows, sorted by row.
+    pub picks: Sorted<Pick>,
+    /// Grouping counts.
+    pub stats: GroupStats,
+    /// Rows dropped by the GPT-OSS filter.
+    pub dropped: u64,
+}
+
+/// Index `files` and draw.
+pub async fn index_dataset(
+    plan: &Plan,
+    pool: &WorkerPool,
+    builder: &Arc<RecordBuilder>,
+    files: &DatasetFiles,
+    spill: &Path,
+) -> anyhow::Result<Selection> {
+    let sampler = Sampler::new(plan.seed);
+    let (batches, reader) = spawn_reader(files.files.clone(), pool.threads() * 2);
+    let worker = builder.clone();
+    let mut indexed = pool.map_ordered(batches, move |batch| worker.index_batch(batch, sampler));
+    let mut index = ExternalSorter::new(spill, plan.sort_budget());
+    let mut dropped = 0;
+    while let Some(batch) = indexed.next().await {
+        let batch = batch?;
+        dropped += batch.dropped;
+        for entry in batch.entries {
+            index.push(entry).context("cannot spill the index; check --spill-dir")?;
+        }
+    }
+    reader.await.context("reader task failed")??;
+    let draw = select::Plan {
+        qa_per_doc: plan.qa_per_doc,
+        max_cut: plan.cuts.iter().copied().max().unwrap_or(0),
+    };
+    let picks = ExternalSorter::new(spill, plan.sort_budget());
+    let (picks, stats) = tokio::task::spawn_blocking(move || select::select(index, draw, picks))
+        .await
+        .context("selection task failed")?
+        .context("cannot sort the index on disk; check --spill-dir")?;
+    Ok(Selection { dataset: files.dataset, picks, stats, dropped })
+}

@@ -1,0 +1,167 @@
+//! What `mix` tells the user: which cuts are feasible and why not, the
+//! per-cut, per-dataset table the notebook prints, and `manifest.json`
+//! (inputs, parameters, tokenizer fingerprint, results) beside the outputs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::args::Plan;
+use super::pass1::Selection;
+use super::pass2::Outcome;
+use crate::format::Dataset;
+use crate::read::step03::Discovery;
+use crate::tokenize::chat::LoadedTokenizer;
+
+/// Which cuts can be written.
+#[derive(Debug, Clone, Default)]
+pub struct Feasibility {
+    /// Feasible cut sizes, ascending.
+    pub feasible: Vec<u32>,
+    /// Infeasible cut sizes with the reason.
+    pub infeasible: Vec<(u32, String)>,
+    /// Mean distinct summaries per raw document, per sampled dataset.
+    pub means: Vec<(Dataset, f64)>,
+}
+
+impl Feasibility {
+    /// A cut N is feasible when every sampled dataset has a mean of at
+    /// least N distinct summaries per raw document.
+    pub fn decide(cuts: &[u32], selections: &[Selection]) -> Self {
+        let means: Vec<(Dataset, f64)> = selections.iter().map(|s| (s.dataset, s.stats.mean_summaries())).collect();
+        let mut out = Feasibility { means: means.clone(), ..Default::default() };
+        for &n in cuts {
+            let short: Vec<String> = means
+                .iter()
+                .filter(|(_, mean)| *mean < f64::from(n))
+                .map(|(d, mean)| format!("{} averages {mean:.2} summaries per raw document", d.folder()))
+                .collect();
+            if short.is_empty() {
+                out.feasible.push(n);
+            } else {
+                out.infeasible.push((n, short.join(", ")));
+            }
+        }
+        out
+    }
+
+    /// Human lines: one per infeasible cut.
+    pub fn explain(&self) -> Vec<String> {
+        self.infeasible
+            .iter()
+            .map(|(n, why)| format!("cut {n}: infeasible, skipped ({why} < {n})"))
+            .collect()
+    }
+}
+
+/// Print the per-cut tables and the final summary on stdout.
+pub fn print_summary(outcome: &Outcome, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for cut in &outcome.cuts {
+        println!("cut {}x -> {}", cut.n, cut.path.display());
+        for (dataset, tally) in &cut.datasets {
+            println!("  {:<22} {:>10} samples {:>14} tokens", dataset.folder(), tally.samples, tally.tokens);
+        }
+    }
+    println!("{:>8}  {:>14}  {:>13}", "cut_size", "total_tokens", "total_samples");
+    for cut in &outcome.cuts {
+        let total = cut.total();
+        println!("{:>8}  {:>14}  {:>13}", cut.n, total.tokens, total.samples);
+    }
+}
+
+/// The manifest written beside the outputs.
+pub struct Manifest(Value);
+
+impl Manifest {
+    /// Gather everything worth recording about this run.
+    pub fn new(
+        plan: &Plan,
+        found: &Discovery,
+        tokenizer: &LoadedTokenizer,
+        feasibility: &Feasibility,
+        outcome: &Outcome,
+        elapsed: Duration,
+    ) -> Self {
+        let inputs: Vec<Value> = found
+            .datasets
+            .iter()
+            .map(|d| {
+                json!({
+                    "dataset": d.dataset.folder(),
+                    "files": d.files.iter().map(|f| json!({
+                        "path": f.display().to_string(),
+                        "bytes": std::fs::metadata(f).map(|m| m.len()).unwrap_or(0),
+                    })).collect::<Vec<_>>(),
+                    "bytes": d.bytes,
+                    "rows": outcome.rows.get(&d.dataset).copied().unwrap_or(0),
+                    "dropped_by_gpt_oss_filter": outcome.dropped.get(&d.dataset).copied().unwrap_or(0),
+                })
+            })
+            .collect();
+        let cuts: Vec<Value> = outcome
+            .cuts
+            .iter()
+            .map(|c| {
+                let total = c.total();
+                json!({
+                    "cut_size": c.n,
+                    "file": c.path.file_name().map(|f| f.to_string_lossy().into_owned()),
+                    "bytes": c.bytes,
+                    "samples": total.samples,
+                    "tokens": total.tokens,
+                    "datasets": c.datasets.iter().map(|(d, t)| json!({
+                        "dataset": d.folder(), "samples": t.samples, "tokens": t.tokens,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        Manifest(json!({
+            "knowmix_version": env!("CARGO_PKG_VERSION"),
+            "inputs": inputs,
+            "parameters": {
+                "seed": plan.seed,
+                "cut_sizes": plan.cuts,
+                "qa_per_doc": plan.qa_per_doc,
+                "gpt_oss": plan.gpt_oss,
+                "columns": serde_json::to_value(column_map(plan)).unwrap_or(Value::Null),
+            },
+            "tokenizer": tokenizer.manifest(),
+            "summaries_per_raw_document": feasibility.means.iter().map(|(d, m)| json!({
+                "dataset": d.folder(), "mean": m,
+            })).collect::<Vec<_>>(),
+            "cuts": cuts,
+            "infeasible_cuts": feasibility.infeasible.iter().map(|(n, why)| json!({
+                "cut_size": n, "reason": why,
+            })).collect::<Vec<_>>(),
+            "elapsed_seconds": elapsed.as_secs_f64(),
+        }))
+    }
+
+    /// Write it atomically.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(&self.0)?;
+        bytes.push(b'\n');
+        crate::write::write_small_atomic(path, &bytes)?;
+        Ok(())
+    }
+}
+
+fn column_map(plan: &Plan) -> std::collections::BTreeMap<&'static str, String> {
+    let c = &plan.columns;
+    [
+        ("question", &c.question),
+        ("response", &c.response),
+        ("document", &c.document),
+        ("raw_document", &c.raw_document),
+        ("base_document", &c.base_document),
+        ("document_outline", &c.document_outline),
+        ("reasoning", &c.reasoning),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.clone()))
+    .collect()
+}

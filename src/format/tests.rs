@@ -1,0 +1,179 @@
+//! Unit tests pinning every step-04 format rule.
+
+use super::*;
+
+fn json(s: &str, style: JsonStyle) -> String {
+    let mut out = Vec::new();
+    push_json_string(&mut out, s, style);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn dataset_order_and_folders_follow_spec() {
+    let folders: Vec<_> = Dataset::ALL.iter().map(|d| d.folder()).collect();
+    assert_eq!(
+        folders,
+        ["extractive_summary", "detailed_summary", "key_facts_to_qa", "document_based_qa"]
+    );
+    assert!(Dataset::ExtractiveSummary.is_sampled());
+    assert!(Dataset::DetailedSummary.is_sampled());
+    assert!(!Dataset::KeyFactsToQa.is_sampled());
+    assert!(!Dataset::DocumentBasedQa.is_sampled());
+    assert_eq!(Dataset::DocumentBasedQa.raw_document_column(), "base_document");
+    assert_eq!(Dataset::KeyFactsToQa.raw_document_column(), "raw_document");
+}
+
+#[test]
+fn user_content_per_dataset() {
+    for d in [Dataset::ExtractiveSummary, Dataset::DetailedSummary, Dataset::DocumentBasedQa] {
+        assert_eq!(d.user_content("T", "Doc", "Q?"), "T\nDoc\n\nQ?");
+    }
+    assert_eq!(Dataset::KeyFactsToQa.user_content("T", "Doc", "Q?"), "In T, Q?");
+    assert_eq!(Dataset::DetailedSummary.user_content("", "", ""), "\n\n\n");
+}
+
+#[test]
+fn clean_response_removes_markers_then_trims() {
+    assert_eq!(clean_response("  Paris [END] ", false), "Paris");
+    assert_eq!(clean_response("[ANSWER] Paris[END]\n", false), "Paris");
+    assert_eq!(clean_response("a[END]b[END]c", false), "abc");
+    // [END] goes first, so a split [ANSWER] is joined then removed.
+    assert_eq!(clean_response("[ANS[END]WER]x", false), "x");
+    // ... but an [END] built by removing [ANSWER] survives.
+    assert_eq!(clean_response("[EN[ANSWER]D]x", false), "[END]x");
+    assert_eq!(clean_response("", false), "");
+    assert_eq!(clean_response("[END]", false), "");
+}
+
+#[test]
+fn clean_response_trim_matches_polars_not_python() {
+    // polars strip_chars keeps the information separators.
+    assert_eq!(clean_response("\x1cx\x1f", false), "\x1cx\x1f");
+    // Unicode White_Space goes.
+    assert_eq!(clean_response("\u{3000}\u{a0}x\u{2029}\u{85}", false), "x");
+    // Zero-width space is not whitespace for either.
+    assert_eq!(clean_response("\u{200b}x", false), "\u{200b}x");
+}
+
+#[test]
+fn clean_response_gpt_oss_strips_python_style_first() {
+    assert_eq!(clean_response("\x1c x [END] \x1f", true), "x");
+    // Python strip first, then markers, then trim: separators exposed by
+    // marker removal stay.
+    assert_eq!(clean_response(" [END]\x1cx", true), "\x1cx");
+}
+
+#[test]
+fn python_strip_set() {
+    assert_eq!(python_strip("\x1c\x1d\x1e\x1f \t\n\x0b\x0c\r x \u{2028}"), "x");
+    assert!(is_python_space('\u{85}'));
+    assert!(!is_python_space('\u{200b}'));
+    assert!(!is_python_space('\u{feff}'));
+}
+
+#[test]
+fn gpt_oss_filter_markers() {
+    assert!(gpt_oss_drops("What is...?"));
+    assert!(gpt_oss_drops("<question>"));
+    assert!(gpt_oss_drops("x <Insert question here> y"));
+    assert!(!gpt_oss_drops("What is .. this?"));
+    assert!(!gpt_oss_drops("What is \u{2026}?"));
+    assert!(!gpt_oss_drops("<Question>"));
+}
+
+#[test]
+fn python_json_escapes_like_json_dumps() {
+    let s = |x| json(x, JsonStyle::PythonAscii);
+    assert_eq!(s("a/b"), r#""a/b""#);
+    assert_eq!(s("q\"b\\"), r#""q\"b\\""#);
+    assert_eq!(s("\n\r\t\x08\x0c"), r#""\n\r\t\b\f""#);
+    assert_eq!(s("\x00\x1f\x7f"), r#""\u0000\u001f\u007f""#);
+    assert_eq!(s("é€"), r#""\u00e9\u20ac""#);
+    assert_eq!(s("😀"), r#""\ud83d\ude00""#);
+    assert_eq!(s(""), r#""""#);
+}
+
+#[test]
+fn pandas_json_escapes_slash_and_keeps_del() {
+    let p = |x| json(x, JsonStyle::Pandas);
+    assert_eq!(p("a/b"), r#""a\/b""#);
+    assert_eq!(p("\x7f"), "\"\x7f\"");
+    assert_eq!(p("Ωx"), r#""\u03a9x""#);
+    assert_eq!(p("\u{10FFFF}"), r#""\udbff\udfff""#);
+}
+
+#[test]
+fn metadata_is_python_json_dumps() {
+    assert_eq!(
+        metadata_string("S/é", "R\"\n"),
+        r#"{"sdg_document": "S/\u00e9", "dataset": "document_knowledge_qa", "raw_document": "R\"\n"}"#
+    );
+}
+
+#[test]
+fn record_line_field_order_and_encoding() {
+    let meta = metadata_string("d", "r");
+    let record = OutputRecord {
+        question: "Q/?",
+        document_outline: "T",
+        raw_document: "r",
+        document: "d",
+        messages: [
+            Turn { role: "user", content: "T\nd\n\nQ/?", thinking: None },
+            Turn { role: "assistant", content: "A", thinking: Some("") },
+        ],
+        metadata: &meta,
+        token_length: 42,
+    };
+    let mut out = Vec::new();
+    push_record_line(&mut out, &record);
+    let expected = concat!(
+        r#"{"question":"Q\/?","document_outline":"T","raw_document":"r","document":"d","#,
+        r#""messages":[{"role":"user","content":"T\nd\n\nQ\/?","thinking":null},"#,
+        r#"{"role":"assistant","content":"A","thinking":""}],"#,
+        r#""metadata":"{\"sdg_document\": \"d\", \"dataset\": \"document_knowledge_qa\", \"raw_document\": \"r\"}","#,
+        r#""unmask":true,"token_length":42}"#,
+        "\n"
+    );
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+}
+
+#[test]
+fn record_line_parses_back_to_the_same_values() {
+    let meta = metadata_string("dé\u{1}", "r😀");
+    let record = OutputRecord {
+        question: "q\u{7f}",
+        document_outline: "o/\\",
+        raw_document: "r😀",
+        document: "dé\u{1}",
+        messages: [
+            Turn { role: "user", content: "x", thinking: None },
+            Turn { role: "assistant", content: "y", thinking: Some("t\u{2028}") },
+        ],
+        metadata: &meta,
+        token_length: 7,
+    };
+    let mut out = Vec::new();
+    push_record_line(&mut out, &record);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["question"], "q\u{7f}");
+    assert_eq!(v["document_outline"], "o/\\");
+    assert_eq!(v["raw_document"], "r😀");
+    assert_eq!(v["messages"][1]["thinking"], "t\u{2028}");
+    let m: serde_json::Value = serde_json::from_str(v["metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(m["sdg_document"], "dé\u{1}");
+    assert_eq!(m["dataset"], "document_knowledge_qa");
+    assert_eq!(v["token_length"], 7);
+    assert_eq!(v["unmask"], true);
+}
+
+#[test]
+fn cut_sizes_parse_and_reject() {
+    assert_eq!(parse_cut_sizes("5,50").unwrap(), vec![5, 50]);
+    assert_eq!(parse_cut_sizes(" 50 , 5,5").unwrap(), vec![5, 50]);
+    assert!(parse_cut_sizes("").is_err());
+    assert!(parse_cut_sizes("5,x").unwrap_err().contains("\"x\""));
+    assert!(parse_cut_sizes("0").is_err());
+    assert!(parse_cut_sizes("-3").is_err());
+    assert_eq!(cut_file_name(5), "combined_cut_5x.jsonl");
+}

@@ -1,0 +1,106 @@
+//! The plumbing between stages, shared by every command: a reader task that
+//! streams the files of a source as [`LineBatch`]es over a small bounded
+//! channel (tokio, async I/O), and a fixed pool of CPU workers that map
+//! batches to results which come back **in input order** with at most
+//! `2 × threads` batches in flight. Memory is bounded by that window, and
+//! the output is the same whatever the thread count.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::read::lines::{read_batches, LineError};
+use crate::read::{open, LineBatch};
+
+/// A fixed-size pool for CPU work (parse, render, count).
+#[derive(Clone)]
+pub struct WorkerPool {
+    pool: Arc<rayon::ThreadPool>,
+    threads: usize,
+}
+
+impl WorkerPool {
+    /// A pool of `threads` workers (0 means one per core).
+    pub fn new(threads: usize) -> Self {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("knowmix-worker-{i}"))
+            .build()
+            .expect("worker threads can be spawned");
+        WorkerPool { pool: Arc::new(pool), threads }
+    }
+
+    /// Number of workers.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Run `job` on a worker; the future resolves with its result.
+    pub fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> R + Send + 'static,
+    ) -> impl Future<Output = R> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = tx.send(job());
+        });
+        async move { rx.await.expect("worker finished the job") }
+    }
+
+    /// Map every item of `items` (batches, usually) through `job` on the
+    /// pool, yielding results in input order.
+    pub fn map_ordered<T, R, F>(
+        &self,
+        items: impl Stream<Item = T> + Send + 'static,
+        job: F,
+    ) -> impl Stream<Item = R> + Send + 'static
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+    {
+        let job = Arc::new(job);
+        let pool = self.clone();
+        items
+            .map(move |batch| {
+                let job = job.clone();
+                pool.run(move || job(batch))
+            })
+            .buffered(self.threads * 2)
+    }
+}
+
+/// Stream the files of one source, in order, as batches. Row ordinals run
+/// on across files. The task resolves to the number of rows read.
+pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTask) {
+    let (tx, rx) = mpsc::channel(depth.max(1));
+    let task = tokio::spawn(async move {
+        let mut rows = 0u64;
+        for path in files {
+            let reader = open::open(&path).await.map_err(|source| LineError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+            rows += read_batches(reader, Arc::new(path), rows, &tx).await?;
+            if tx.is_closed() {
+                break;
+            }
+        }
+        Ok(rows)
+    });
+    (tokio_stream::wrappers::ReceiverStream::new(rx), task)
+}
+
+/// Batches as they are read.
+pub type BatchStream = tokio_stream::wrappers::ReceiverStream<LineBatch>;
+
+/// The reader task: resolves to the number of rows read.
+pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;

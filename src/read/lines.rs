@@ -1,0 +1,193 @@
+//! Cutting a byte stream into batches of JSON lines. A batch owns one buffer
+//! and the line boundaries inside it, plus the file, first line number and
+//! first row number, so that any stage can say `file:line` in an error and
+//! rows keep a stable ordinal across passes. Blank lines are not rows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+use super::open::InputReader;
+
+/// Target batch size in bytes: big enough to amortise channel hops, small
+/// enough that `threads × 2` batches in flight stay within memory bounds.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Upper bound on one line, so a corrupt file cannot exhaust memory.
+pub const MAX_LINE_BYTES: usize = 1 << 30;
+
+/// One line of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Line {
+    /// Byte range inside the batch buffer (no trailing newline).
+    pub start: usize,
+    /// End of the byte range.
+    pub end: usize,
+    /// 1-based line number in its file.
+    pub line_no: u64,
+}
+
+/// A run of consecutive non-blank lines from one file.
+#[derive(Debug)]
+pub struct LineBatch {
+    /// The file the lines come from.
+    pub path: Arc<PathBuf>,
+    /// Row ordinal (0-based, counting non-blank lines across all files of
+    /// the source) of the first line.
+    pub first_row: u64,
+    /// The bytes of every line, back to back.
+    pub data: Vec<u8>,
+    /// Line boundaries in `data`.
+    pub lines: Vec<Line>,
+    /// Whether the file's last line had no newline (a truncated write).
+    pub unterminated_tail: bool,
+}
+
+impl LineBatch {
+    fn new(path: Arc<PathBuf>, first_row: u64) -> Self {
+        LineBatch {
+            path,
+            first_row,
+            data: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+            lines: Vec::new(),
+            unterminated_tail: false,
+        }
+    }
+
+    /// The bytes of line `i`.
+    pub fn line(&self, i: usize) -> &[u8] {
+        let l = self.lines[i];
+        &self.data[l.start..l.end]
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether the batch holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// Errors while splitting lines.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// Reading or decompressing failed.
+    #[error("{path}:{line}: read failed: {source} (is the file truncated or corrupt?)")]
+    Io {
+        /// File.
+        path: String,
+        /// Line being read.
+        line: u64,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file cannot be opened.
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A line is longer than [`MAX_LINE_BYTES`].
+    #[error("{path}:{line}: line longer than {max} bytes; is this JSONL?")]
+    TooLong {
+        /// File.
+        path: String,
+        /// Line.
+        line: u64,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Read `reader` to the end, sending each full batch to `tx` (stops early,
+/// quietly, when the receiver is gone). Returns the
+/// number of rows read. `first_row` is the ordinal of the file's first row.
+pub async fn read_batches(
+    mut reader: InputReader,
+    path: Arc<PathBuf>,
+    first_row: u64,
+    tx: &mpsc::Sender<LineBatch>,
+) -> Result<u64, LineError> {
+    let mut batch = LineBatch::new(path.clone(), first_row);
+    let mut row = first_row;
+    let mut line_no = 0u64;
+    loop {
+        line_no += 1;
+        let start = batch.data.len();
+        let n = read_line(&mut reader, &mut batch.data, &path, line_no).await?;
+        if n == 0 {
+            break;
+        }
+        let terminated = batch.data.last() == Some(&b'\n');
+        let mut end = batch.data.len();
+        if terminated {
+            end -= 1;
+        }
+        if end > start && batch.data[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if batch.data[start..end].iter().all(u8::is_ascii_whitespace) {
+            batch.data.truncate(start);
+            continue;
+        }
+        batch.lines.push(Line { start, end, line_no });
+        batch.unterminated_tail = !terminated;
+        row += 1;
+        if batch.data.len() >= BATCH_BYTES {
+            let full = std::mem::replace(&mut batch, LineBatch::new(path.clone(), row));
+            if tx.send(full).await.is_err() {
+                return Ok(row - first_row);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch).await;
+    }
+    Ok(row - first_row)
+}
+
+async fn read_line(
+    reader: &mut InputReader,
+    buf: &mut Vec<u8>,
+    path: &Arc<PathBuf>,
+    line: u64,
+) -> Result<usize, LineError> {
+    let start = buf.len();
+    loop {
+        let chunk = reader.fill_buf().await.map_err(|source| LineError::Io {
+            path: path.display().to_string(),
+            line,
+            source,
+        })?;
+        if chunk.is_empty() {
+            return Ok(buf.len() - start);
+        }
+        let (take, done) = match memchr_newline(chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        buf.extend_from_slice(&chunk[..take]);
+        reader.consume(take);
+        if buf.len() - start > MAX_LINE_BYTES {
+            return Err(LineError::TooLong {
+                path: path.display().to_string(),
+                line,
+                max: MAX_LINE_BYTES,
+            });
+        }
+        if done {
+            return Ok(buf.len() - start);
+        }
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes)
+}

@@ -1,0 +1,90 @@
+//! The token length of a conversation, end to end: resolve the tokenizer,
+//! compile its chat template, pick the fastest exact counter (the fast path
+//! when the tokenizer.json is one it supports, else HF `tokenizers`), and
+//! expose `len(encode(apply_chat_template(messages)))` as a
+//! [`TokenLength`] the record builder can share across workers.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use super::fast::FastCounter;
+use super::resolve::{resolve, ResolvedTokenizer};
+use super::TokenCount;
+use crate::build::TokenLength;
+use crate::format::Turn;
+use crate::render::{ChatTemplate, Message};
+
+/// A tokenizer ready to count conversations.
+pub struct LoadedTokenizer {
+    /// Where it came from, for logs.
+    pub description: String,
+    /// Which counter runs: `fast` or `hf`.
+    pub counter_kind: &'static str,
+    /// The counter behind the chat template.
+    pub length: Arc<ChatTokenLength>,
+    resolved: ResolvedTokenizer,
+}
+
+impl LoadedTokenizer {
+    /// What the manifest records: spec, source, counter, file hashes.
+    pub fn manifest(&self) -> Value {
+        json!({
+            "source": self.description,
+            "counter": self.counter_kind,
+            "sha256": self.resolved.sha256_manifest(),
+        })
+    }
+}
+
+/// Chat template + token counter.
+pub struct ChatTokenLength {
+    template: ChatTemplate,
+    counter: Box<dyn TokenCount>,
+}
+
+impl ChatTokenLength {
+    /// Count a rendered text.
+    pub fn count_text(&self, text: &str) -> usize {
+        self.counter.count(text)
+    }
+
+    /// Render turns with the chat template.
+    pub fn render(&self, turns: &[Turn<'_>]) -> Result<String, String> {
+        let messages: Vec<Message> = turns
+            .iter()
+            .map(|t| Message {
+                role: t.role.to_owned(),
+                content: t.content.to_owned(),
+                thinking: t.thinking.map(str::to_owned),
+            })
+            .collect();
+        self.template.render(&messages).map_err(|e| e.to_string())
+    }
+}
+
+impl TokenLength for ChatTokenLength {
+    fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String> {
+        Ok(self.count_text(&self.render(turns)?))
+    }
+}
+
+/// Resolve `spec` and build its counter (fast path when supported).
+pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
+    let resolved = resolve(spec)?;
+    let template = resolved
+        .chat_template()
+        .with_context(|| format!("tokenizer {spec}: cannot load its chat template"))?;
+    let (counter, counter_kind): (Box<dyn TokenCount>, _) =
+        match FastCounter::from_tokenizer_json(&resolved.tokenizer_json)? {
+            Some(fast) => (Box::new(fast), "fast"),
+            None => (Box::new(resolved.hf_counter()?), "hf"),
+        };
+    Ok(LoadedTokenizer {
+        description: resolved.description.clone(),
+        counter_kind,
+        length: Arc::new(ChatTokenLength { template, counter }),
+        resolved,
+    })
+}
