@@ -1,4 +1,7 @@
-//! The integration test binary: one `mod` per area (ripgrep's layout).
+//! knowmix's integration tests: one binary, one module per area (ripgrep's layout).
 
+mod goldens;
 mod mix;
+mod render;
+mod resolve;
 mod util;

@@ -1,19 +1,79 @@
-//! Shared helpers for the integration tests: paths to fixtures, running
-//! the binary, reading JSONL.
+//! Shared helpers: fixture paths, the frozen clock, tokenizers loaded once.
 
+use knowmix::render::{ChatTemplate, Clock, Message};
+use knowmix::tokenize::hf::HfCounter;
+use knowmix::tokenize::resolve::resolve;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use std::sync::{Arc, OnceLock};
+
+/// `fixtures/<rel>` inside the repository.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+/// The date the goldens were rendered with (fixtures/goldens/README.md).
+pub fn frozen_clock() -> Clock {
+    Arc::new(|| {
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    })
+}
+
+/// A fixture tokenizer, resolved, compiled and loaded once per test binary.
+pub struct Loaded {
+    /// Its chat template with the frozen clock.
+    pub template: ChatTemplate,
+    /// Its counter.
+    pub counter: HfCounter,
+}
+
+fn load(name: &str) -> Loaded {
+    let dir = fixture(&format!("tokenizers/{name}"));
+    let resolved = resolve(dir.to_str().unwrap()).unwrap();
+    let template = resolved.chat_template_with_clock(frozen_clock()).unwrap();
+    let counter = resolved.hf_counter().unwrap();
+    Loaded { template, counter }
+}
+
+/// `fixtures/tokenizers/llama-3.1-instruct`.
+pub fn llama() -> &'static Loaded {
+    static CELL: OnceLock<Loaded> = OnceLock::new();
+    CELL.get_or_init(|| load("llama-3.1-instruct"))
+}
+
+/// `fixtures/tokenizers/gpt-oss`.
+pub fn gpt_oss() -> &'static Loaded {
+    static CELL: OnceLock<Loaded> = OnceLock::new();
+    CELL.get_or_init(|| load("gpt-oss"))
+}
+
+/// A user message (no thinking) and an assistant message.
+pub fn qa(user: &str, assistant: &str, thinking: Option<&str>) -> Vec<Message> {
+    vec![
+        Message::new("user", user),
+        Message { role: "assistant".into(), content: assistant.into(), thinking: thinking.map(Into::into) },
+    ]
+}
+
+/// A temporary directory removed on drop.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("knowmix-test-").tempdir().unwrap()
+}
+
+/// Index and a short window around the first difference of two strings.
+pub fn first_diff(a: &str, b: &str) -> String {
+    let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let window = |s: &str| s.chars().skip(at.saturating_sub(20)).take(60).collect::<String>();
+    format!("first difference at char {at}: got {:?}, want {:?}", window(a), window(b))
+}
+
 
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fixture path.
-pub fn fixture(rel: &str) -> PathBuf {
-    root().join("fixtures").join(rel)
-}
 
 /// The Llama 3.1 Instruct tokenizer folder.
 pub fn llama() -> PathBuf {

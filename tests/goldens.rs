@@ -1,0 +1,111 @@
+//! Every golden conversation renders to exactly the text transformers 5
+//! rendered, and counts exactly the ids transformers' `encode` returned
+//! (fixtures/goldens, made by scripts/goldens/make_goldens.py).
+
+use crate::util::{first_diff, fixture, gpt_oss, llama, Loaded};
+use knowmix::render::Message;
+use knowmix::tokenize::TokenCount;
+use serde::Deserialize;
+use std::time::Instant;
+
+#[derive(Deserialize)]
+struct Conversation {
+    id: usize,
+    messages: Vec<Message>,
+}
+
+#[derive(Deserialize)]
+struct Golden {
+    id: usize,
+    rendered: String,
+    token_length: usize,
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<T> {
+    let path = fixture(&format!("goldens/{name}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn conversations() -> Vec<Conversation> {
+    read_jsonl("conversations.jsonl")
+}
+
+/// Compares every golden; reports all mismatches at once.
+fn check(name: &str, tok: &Loaded) {
+    let convs = conversations();
+    let goldens: Vec<Golden> = read_jsonl(&format!("{name}.jsonl"));
+    assert_eq!(convs.len(), goldens.len());
+    assert!(convs.len() >= 300, "expected a few hundred goldens");
+    let mut failures = Vec::new();
+    for (conv, golden) in convs.iter().zip(&goldens) {
+        assert_eq!(conv.id, golden.id);
+        let rendered = tok.template.render(&conv.messages).unwrap();
+        if rendered != golden.rendered {
+            failures.push(format!("#{} render: {}", conv.id, first_diff(&rendered, &golden.rendered)));
+            continue;
+        }
+        let n = tok.counter.count(&golden.rendered);
+        if n != golden.token_length {
+            failures.push(format!("#{} token_length {n}, want {}", conv.id, golden.token_length));
+        }
+    }
+    assert!(failures.is_empty(), "{name}: {} of {} goldens differ:\n{}", failures.len(), convs.len(), failures.join("\n"));
+}
+
+#[test]
+fn llama_goldens_render_and_count_exactly() {
+    check("llama-3.1-instruct", llama());
+}
+
+#[test]
+fn gpt_oss_goldens_render_and_count_exactly() {
+    check("gpt-oss", gpt_oss());
+}
+
+/// `encode_fast` (no offsets) and `encode` must agree on every golden.
+#[test]
+fn encode_fast_and_encode_agree() {
+    for (name, tok) in [("llama-3.1-instruct", llama()), ("gpt-oss", gpt_oss())] {
+        for golden in read_jsonl::<Golden>(&format!("{name}.jsonl")) {
+            let ids = tok.counter.ids(&golden.rendered).unwrap();
+            assert_eq!(ids.len(), tok.counter.try_count(&golden.rendered).unwrap(), "{name} #{}", golden.id);
+        }
+    }
+}
+
+/// Renders the same conversations from several threads sharing one template.
+#[test]
+fn render_is_thread_safe() {
+    let convs = conversations();
+    let tok = gpt_oss();
+    let want: Vec<String> = convs.iter().map(|c| tok.template.render(&c.messages).unwrap()).collect();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (convs, want) = (&convs, &want);
+            s.spawn(move || {
+                for (i, c) in convs.iter().enumerate().skip(t).step_by(2) {
+                    assert_eq!(tok.template.render(&c.messages).unwrap(), want[i]);
+                }
+            });
+        }
+    });
+}
+
+/// Prints the mean render time per record (`--nocapture` to see it).
+#[test]
+fn render_time_per_record() {
+    let convs: Vec<Conversation> = conversations().into_iter().filter(|c| c.messages.iter().all(|m| m.content.len() < 10_000)).collect();
+    for (name, tok) in [("llama-3.1-instruct", llama()), ("gpt-oss", gpt_oss())] {
+        let rounds = 20;
+        let start = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            for c in &convs {
+                bytes += tok.template.render(&c.messages).unwrap().len();
+            }
+        }
+        let per = start.elapsed() / (rounds * convs.len()) as u32;
+        eprintln!("render {name}: {per:?} per record ({} records x {rounds}, {bytes} bytes)", convs.len());
+    }
+}
