@@ -1,0 +1,272 @@
+//! A deterministic generator of synthetic step-03 corpora, shaped like what
+//! sdg_hub writes: the four dataset folders, wide rows whose unused columns
+//! dominate the bytes, varied numbers of distinct summaries per raw document
+//! and of QA per summary, interleaved rows, several scripts, and the strings
+//! step 04 has to clean or filter. It exists for fixtures and for the scale
+//! benchmarks: it streams rows to disk a few raw documents at a time (memory
+//! stays bounded whatever the size), and the same [`Config`] always gives
+//! byte-identical files.
+
+mod doc;
+mod json;
+mod rows;
+mod sink;
+mod text;
+
+use std::path::PathBuf;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use self::sink::DatasetSink;
+
+/// Raw documents generated (and rows shuffled) together: rows of one summary
+/// end up interleaved with rows of the other summaries in the group.
+const GROUP: usize = 4;
+
+/// The four step-03 datasets, in the order step 04 concatenates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    /// `extractive_summary`.
+    Extractive,
+    /// `detailed_summary`.
+    Detailed,
+    /// `key_facts_to_qa`.
+    KeyFacts,
+    /// `document_based_qa`.
+    DocumentQa,
+}
+
+impl Dataset {
+    /// All datasets in output order.
+    pub const ALL: [Dataset; 4] = [Dataset::Extractive, Dataset::Detailed, Dataset::KeyFacts, Dataset::DocumentQa];
+
+    /// The folder name under the step-03 directory.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Dataset::Extractive => "extractive_summary",
+            Dataset::Detailed => "detailed_summary",
+            Dataset::KeyFacts => "key_facts_to_qa",
+            Dataset::DocumentQa => "document_based_qa",
+        }
+    }
+}
+
+/// Compression of the generated files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compression {
+    /// Plain `.jsonl`.
+    None,
+    /// `.jsonl.gz` (deflate level 6, no timestamp: deterministic).
+    Gzip,
+    /// `.jsonl.zst` (level 3, single-threaded: deterministic).
+    Zstd,
+    /// Cycle none, gzip, zstd over the files of each dataset.
+    Mixed,
+}
+
+impl Compression {
+    /// The compression of file `i`.
+    pub fn for_file(self, i: usize) -> Compression {
+        match self {
+            Compression::Mixed => [Compression::None, Compression::Gzip, Compression::Zstd][i % 3],
+            k => k,
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The step-03 folder to write (the four dataset folders go inside).
+    pub output: PathBuf,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Number of raw documents (ignored when `target_bytes` is set).
+    pub raw_docs: usize,
+    /// Generate raw documents until the files on disk reach this many bytes.
+    pub target_bytes: Option<u64>,
+    /// Most distinct summaries per raw document (extractive and detailed).
+    pub max_summaries: usize,
+    /// Most QA pairs per summary.
+    pub max_qa: usize,
+    /// Messages in the wide `raw_summary` column of every row.
+    pub wide_messages: usize,
+    /// Files per dataset folder.
+    pub files_per_dataset: usize,
+    /// Compression of the files.
+    pub compress: Compression,
+    /// Write the `parse_response_dict_reasoning_content` column.
+    pub reasoning: bool,
+}
+
+/// What was generated.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Raw documents.
+    pub raw_docs: usize,
+    /// Rows per dataset, in [`Dataset::ALL`] order.
+    pub rows: [u64; 4],
+    /// Bytes on disk per dataset.
+    pub bytes: [u64; 4],
+    /// Distinct summaries per raw document, summed: extractive, detailed.
+    pub summaries: [u64; 2],
+}
+
+impl Stats {
+    /// Mean distinct summaries per raw document (extractive, detailed), the
+    /// number step 04 checks cut sizes against.
+    pub fn mean_summaries(&self) -> [f64; 2] {
+        let n = self.raw_docs.max(1) as f64;
+        [self.summaries[0] as f64 / n, self.summaries[1] as f64 / n]
+    }
+
+    /// Total bytes on disk.
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes.iter().sum()
+    }
+}
+
+/// Errors of the generator.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    /// Writing failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The dataset folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration cannot be honoured.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Generate the corpus described by `cfg`.
+pub fn generate(cfg: &Config) -> Result<Stats, SynthError> {
+    validate(cfg)?;
+    let io = |d: Dataset| move |source| SynthError::Io { path: PathBuf::from(d.folder()), source };
+    let mut sinks = Vec::with_capacity(4);
+    for d in Dataset::ALL {
+        let dir = cfg.output.join(d.folder());
+        sinks.push(DatasetSink::create(dir, cfg.files_per_dataset, cfg.compress).map_err(io(d))?);
+    }
+    let mut master = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let icl = doc::icl_sets(&mut master);
+    let ctx = rows::Ctx { icl: &icl, reasoning: cfg.reasoning };
+    let shape = doc::Shape { max_summaries: cfg.max_summaries, max_qa: cfg.max_qa, wide_messages: cfg.wide_messages };
+    let mut stats = Stats::default();
+    let mut prev: Option<doc::RawDoc> = None;
+    for group in 0.. {
+        if finished(cfg, &stats, &sinks) {
+            break;
+        }
+        let mut batches: [Vec<Vec<u8>>; 4] = Default::default();
+        for _ in 0..GROUP {
+            if cfg.target_bytes.is_none() && stats.raw_docs == cfg.raw_docs {
+                break;
+            }
+            let d = one_doc(cfg, &shape, &ctx, prev.as_ref(), &mut batches);
+            stats.summaries[0] += d.extractive.len() as u64;
+            stats.summaries[1] += d.detailed.len() as u64;
+            stats.raw_docs += 1;
+            prev = Some(d);
+        }
+        for (i, batch) in batches.iter_mut().enumerate() {
+            batch.shuffle(&mut master);
+            sinks[i].write_rows(group, batch).map_err(io(Dataset::ALL[i]))?;
+        }
+    }
+    for (i, sink) in sinks.into_iter().enumerate() {
+        stats.rows[i] = sink.rows;
+        stats.bytes[i] = sink.finish().map_err(io(Dataset::ALL[i]))?;
+    }
+    Ok(stats)
+}
+
+fn validate(cfg: &Config) -> Result<(), SynthError> {
+    let bad = |m: &str| Err(SynthError::Invalid(m.to_string()));
+    if cfg.files_per_dataset == 0 {
+        return bad("--files-per-dataset must be at least 1");
+    }
+    if cfg.max_summaries == 0 || cfg.max_qa == 0 {
+        return bad("--max-summaries and --max-qa must be at least 1");
+    }
+    if cfg.target_bytes.is_none() && cfg.raw_docs == 0 {
+        return bad("--raw-docs must be at least 1");
+    }
+    Ok(())
+}
+
+fn finished(cfg: &Config, stats: &Stats, sinks: &[DatasetSink]) -> bool {
+    match cfg.target_bytes {
+        Some(target) => sinks.iter().map(DatasetSink::disk_bytes).sum::<u64>() >= target,
+        None => stats.raw_docs >= cfg.raw_docs,
+    }
+}
+
+/// Generate raw document number `stats.raw_docs` from its own random stream
+/// and append its rows to `batches`.
+fn one_doc(
+    cfg: &Config,
+    shape: &doc::Shape,
+    ctx: &rows::Ctx<'_>,
+    prev: Option<&doc::RawDoc>,
+    batches: &mut [Vec<Vec<u8>>; 4],
+) -> doc::RawDoc {
+    let index = prev.map_or(0, |p| p.index + 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(index as u64 + 1);
+    let d = doc::generate(index, &mut rng, shape, prev);
+    for (i, dataset) in Dataset::ALL.into_iter().enumerate() {
+        rows::rows(&d, dataset, ctx, &mut rng, &mut batches[i]);
+    }
+    d
+}
+
+/// Parse a size such as `800MB`, `4GB`, `1.5GiB`, `64k` or `1000` (bytes).
+/// `K`, `M`, `G`, `T` (with or without `B`) are powers of 1000; `KiB`,
+/// `MiB`, `GiB`, `TiB` powers of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("invalid size `{s}`: expected e.g. 800MB or 4GB"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        other => return Err(format!("invalid size unit `{other}` in `{s}`")),
+    };
+    Ok((value * mult).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("800MB"), Ok(800_000_000));
+        assert_eq!(parse_size("4GB"), Ok(4_000_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_size("64k"), Ok(64_000));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
+
+    #[test]
+    fn mixed_compression_cycles() {
+        let kinds: Vec<_> = (0..4).map(|i| Compression::Mixed.for_file(i)).collect();
+        assert_eq!(kinds, [Compression::None, Compression::Gzip, Compression::Zstd, Compression::None]);
+    }
+}
