@@ -73,6 +73,7 @@ impl OutputFile {
         let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}{PARTIAL_MARK}"))
+            .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
@@ -107,6 +108,12 @@ impl OutputFile {
     }
 }
 
+/// Outputs are ordinary files (rw-r--r--), not the 0600 of temp files.
+fn output_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
 fn wrap(inner: Sink, kind: Compression) -> Sink {
     match kind {
         Compression::None => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, inner)),
@@ -132,6 +139,7 @@ pub fn write_small_atomic(target: &Path, bytes: &[u8]) -> Result<(), WriteError>
     let err = |e| WriteError::new(target, e);
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".manifest{PARTIAL_MARK}"))
+        .permissions(output_permissions())
         .tempfile_in(dir)
         .map_err(err)?;
     std::io::Write::write_all(&mut temp, bytes).map_err(err)?;
