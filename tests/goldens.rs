@@ -107,5 +107,10 @@ fn render_time_per_record() {
         }
         let per = start.elapsed() / (rounds * convs.len()) as u32;
         eprintln!("render {name}: {per:?} per record ({} records x {rounds}, {bytes} bytes)", convs.len());
+        let texts: Vec<String> = convs.iter().map(|c| tok.template.render(&c.messages).unwrap()).collect();
+        let start = Instant::now();
+        let tokens: usize = texts.iter().map(|t| tok.counter.count(t)).sum();
+        let per = start.elapsed() / texts.len() as u32;
+        eprintln!("count  {name}: {per:?} per record (HfCounter, {tokens} tokens)");
     }
 }

@@ -117,8 +117,12 @@ fn missing_hub_id_error_lists_places_and_the_fix() {
 
 #[test]
 fn missing_path_is_not_found() {
-    let err = resolve_in("./no/such/folder", Path::new("/nonexistent")).unwrap_err();
-    assert!(err.to_string().contains("./no/such/folder"), "{err}");
+    for spec in ["./no/such/folder", "/no/such/tokenizer.json", "dir/tokenizer.json"] {
+        let err = resolve_in(spec, Path::new("/nonexistent")).unwrap_err();
+        assert!(matches!(err, ResolveError::PathNotFound { .. }), "{spec}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains(spec) && msg.contains("--tokenizer PATH"), "{msg}");
+    }
 }
 
 #[test]

@@ -264,6 +264,13 @@ def readme(cmd):
         "`rendered = tok.apply_chat_template(messages, tokenize=False)` and",
         "`token_length = len(tok.encode(rendered))` (special tokens added).",
         "",
+        "`shims.json` (small templates exercising tojson, trim/strip, strftime_now, loop",
+        "controls, context variables and message keys, rendered by transformers) is made by",
+        "`/work/venv-tok/bin/python scripts/goldens/make_shims.py` with the same versions and date.",
+        "",
+        "Environment: `python3 -m venv /work/venv-tok && /work/venv-tok/bin/pip install -r "
+        "scripts/goldens/requirements.txt` (no torch needed).",
+        "",
     ]
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ static EMBEDDED_CONFIG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tokeni
 /// Errors finding or loading a tokenizer. Each says which path and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    /// Neither a file, a folder, nor a hub id present in the HF cache.
+    /// A hub id that is neither a local path nor in the HF cache.
     #[error(
         "tokenizer `{spec}` not found; looked in: {}. knowmix never downloads: point at a folder \
          holding tokenizer.json (and tokenizer_config.json or chat_template.jinja) with \
@@ -35,6 +35,15 @@ pub enum ResolveError {
         spec: String,
         /// Every place looked, in order.
         looked: Vec<PathBuf>,
+    },
+    /// A path-like spec that names no file or folder.
+    #[error(
+        "{}: no such file or folder; point `--tokenizer PATH` (or TOKENIZER_MODEL) at a folder \
+         holding tokenizer.json, or at a tokenizer.json", .path.display()
+    )]
+    PathNotFound {
+        /// The path given.
+        path: PathBuf,
     },
     /// A folder was given but it has no `tokenizer.json`.
     #[error("{}: no tokenizer.json in this folder; point --tokenizer at a folder that has one", .dir.display())]
@@ -185,18 +194,18 @@ pub fn resolve_in(spec: &str, hub_cache: &Path) -> Result<ResolvedTokenizer, Res
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         return load_dir(dir, TokenizerSource::File(path.to_path_buf()), Some(path));
     }
-    let mut looked = vec![path.to_path_buf()];
-    if let Some((org, name)) = hub_id(spec) {
-        let repo = hub_cache.join(format!("models--{org}--{name}"));
-        if let Some(snapshot) = find_snapshot(&repo) {
-            let source = TokenizerSource::HfCache { id: spec.to_owned(), snapshot: snapshot.clone() };
-            return load_dir(&snapshot, source, None);
-        }
-        looked.push(repo.join("snapshots"));
-        if spec == DEFAULT_TOKENIZER {
-            return embedded();
-        }
+    let Some((org, name)) = hub_id(spec) else {
+        return Err(ResolveError::PathNotFound { path: path.to_path_buf() });
+    };
+    let repo = hub_cache.join(format!("models--{org}--{name}"));
+    if let Some(snapshot) = find_snapshot(&repo) {
+        let source = TokenizerSource::HfCache { id: spec.to_owned(), snapshot: snapshot.clone() };
+        return load_dir(&snapshot, source, None);
     }
+    if spec == DEFAULT_TOKENIZER {
+        return embedded();
+    }
+    let looked = vec![path.to_path_buf(), repo.join("snapshots")];
     Err(ResolveError::NotFound { spec: spec.to_owned(), looked })
 }
 
@@ -217,10 +226,10 @@ pub fn hub_cache_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBu
     cache.join("huggingface").join("hub")
 }
 
-/// `ORG/NAME` with no other path syntax.
+/// `ORG/NAME` with no other path syntax (no `.json` name either).
 fn hub_id(spec: &str) -> Option<(&str, &str)> {
     let (org, name) = spec.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
+    let ok = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']) && !s.ends_with(".json");
     (ok(org) && ok(name)).then_some((org, name))
 }
 
