@@ -15,7 +15,7 @@
 //! * [`write`]: atomic, optionally compressed output files.
 #![deny(missing_docs)]
 
-pub mod build;
+pub mod records;
 pub mod cli;
 pub mod columns;
 pub mod cmd;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
-use crate::build::TokenLength;
+use crate::records::TokenLength;
 use crate::format::Turn;
 use crate::render::{ChatTemplate, Message};
 

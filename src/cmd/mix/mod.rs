@@ -19,7 +19,7 @@ pub use args::Args;
 
 use std::sync::Arc;
 
-use crate::build::RecordBuilder;
+use crate::records::RecordBuilder;
 use crate::pipeline::WorkerPool;
 use crate::read::step03;
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use futures::StreamExt;
 
 use super::args::Plan;
-use crate::build::RecordBuilder;
+use crate::records::RecordBuilder;
 use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::step03::DatasetFiles;

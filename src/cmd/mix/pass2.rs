@@ -12,7 +12,7 @@ use futures::StreamExt;
 
 use super::args::Plan;
 use super::pass1::Selection;
-use crate::build::{BuiltBatch, RecordBuilder};
+use crate::records::{BuiltBatch, RecordBuilder};
 use crate::format::{cut_file_name, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::step03::Discovery;
