@@ -23,8 +23,9 @@ pub struct Args {
     /// Number of raw documents (ignored with --target-bytes).
     #[arg(long, default_value_t = 16)]
     pub raw_docs: usize,
-    /// Generate until the files on disk reach about SIZE (e.g. 800MB, 4GB,
-    /// 1.5GiB); overrides --raw-docs.
+    /// Generate until the files on disk reach SIZE (e.g. 800MB, 4GB,
+    /// 1.5GiB); overrides --raw-docs. Overshoots by at most one group of four
+    /// raw documents (about 6 MB at the default widths).
     #[arg(long, value_name = "SIZE", value_parser = synth::parse_size)]
     pub target_bytes: Option<u64>,
     /// Most distinct summaries per raw document; the count is the larger of

@@ -155,7 +155,7 @@ pub fn generate(cfg: &Config) -> Result<Stats, SynthError> {
     validate(cfg)?;
     let io = |d: Dataset| {
         move |source| SynthError::Io {
-            path: PathBuf::from(d.folder()),
+            path: cfg.output.join(d.folder()),
             source,
         }
     };
