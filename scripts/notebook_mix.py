@@ -218,9 +218,16 @@ def process_cut(cut, loaded, tok, qa_per_doc, out_dir, seed):
     print(f"\n📊 Processing cut size: {cut}")
     parts, stats = [], {}
     for name, df in loaded.items():
-        ds, st = process_dataset(name, df, cut, tok, qa_per_doc, seed)
+        try:
+            ds, st = process_dataset(name, df, cut, tok, qa_per_doc, seed)
+        except Exception as e:  # the notebook reports and goes on without it
+            print(f"    ❌ Error processing {name}: {e}")
+            continue
         parts.append(ds)
         stats[name] = st
+    if not parts:
+        print(f"  ❌ No datasets processed for cut size {cut}")
+        return None
     combined = concatenate_datasets(parts)
     total = sum(combined["token_length"])
     path = os.path.join(out_dir, f"combined_cut_{cut}x.jsonl")
@@ -269,7 +276,7 @@ def main():
         print("\n❌ No feasible cuts found! Check your data or reduce cut sizes.")
         return 1
     print(f"\nProcessing {len(cuts_ok)} feasible cut sizes...")
-    rows = [process_cut(c, loaded, tok, qa_per_doc, out_dir, args.seed) for c in cuts_ok]
+    rows = [r for c in cuts_ok if (r := process_cut(c, loaded, tok, qa_per_doc, out_dir, args.seed))]
     print_summary(rows)
     print(f"\nelapsed: {time.perf_counter() - start:.2f} s", file=sys.stderr)
     return 0

@@ -4,4 +4,5 @@ mod goldens;
 mod mix;
 mod render;
 mod resolve;
+mod synth;
 mod util;

@@ -23,8 +23,9 @@ pub struct Args {
     /// Number of raw documents (ignored with --target-bytes).
     #[arg(long, default_value_t = 16)]
     pub raw_docs: usize,
-    /// Generate until the files on disk reach about SIZE (e.g. 800MB, 4GB,
-    /// 1.5GiB); overrides --raw-docs.
+    /// Generate until the files on disk reach SIZE (e.g. 800MB, 4GB,
+    /// 1.5GiB); overrides --raw-docs. Overshoots by at most one group of four
+    /// raw documents (about 6 MB at the default widths).
     #[arg(long, value_name = "SIZE", value_parser = synth::parse_size)]
     pub target_bytes: Option<u64>,
     /// Most distinct summaries per raw document; the count is the larger of
@@ -66,7 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         reasoning: args.reasoning,
     };
     let start = Instant::now();
-    let stats = synth::generate(&cfg).with_context(|| format!("generating into {}", args.output.display()))?;
+    let stats = synth::generate(&cfg)
+        .with_context(|| format!("generating into {}", args.output.display()))?;
     let secs = start.elapsed().as_secs_f64();
     if !args.quiet {
         report(&args.output, &stats, secs);
@@ -76,9 +78,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn report(output: &std::path::Path, stats: &synth::Stats, secs: f64) {
     let mb = stats.total_bytes() as f64 / 1e6;
-    eprintln!("wrote {} ({} raw documents, {mb:.1} MB in {secs:.2} s, {:.0} MB/s)", output.display(), stats.raw_docs, mb / secs.max(1e-9));
+    eprintln!(
+        "wrote {} ({} raw documents, {mb:.1} MB in {secs:.2} s, {:.0} MB/s)",
+        output.display(),
+        stats.raw_docs,
+        mb / secs.max(1e-9)
+    );
     for (i, d) in Dataset::ALL.into_iter().enumerate() {
-        eprintln!("  {:<20} {:>9} rows {:>12} bytes", d.folder(), stats.rows[i], stats.bytes[i]);
+        eprintln!(
+            "  {:<20} {:>9} rows {:>12} bytes",
+            d.folder(),
+            stats.rows[i],
+            stats.bytes[i]
+        );
     }
     let [e, d] = stats.mean_summaries();
     eprintln!("  mean distinct summaries per raw document: extractive {e:.3}, detailed {d:.3}");

@@ -79,7 +79,12 @@ impl RawDoc {
 /// Generate raw document `index`. `prev` is the one before it: every few
 /// documents one summary is copied from it, so the same summary text appears
 /// under two raw documents.
-pub fn generate(index: usize, rng: &mut ChaCha8Rng, shape: &Shape, prev: Option<&RawDoc>) -> RawDoc {
+pub fn generate(
+    index: usize,
+    rng: &mut ChaCha8Rng,
+    shape: &Shape,
+    prev: Option<&RawDoc>,
+) -> RawDoc {
     let mut t = Text::new(rng);
     let outline = t.outline(index);
     let domain = DOMAINS[t.rng().random_range(0..DOMAINS.len())];
@@ -88,7 +93,11 @@ pub fn generate(index: usize, rng: &mut ChaCha8Rng, shape: &Shape, prev: Option<
     let raw_summary = wide_messages(&mut t, shape.wide_messages);
     let mut summary_prompt = Vec::new();
     let user = format!("Document:\n{chunk}\n\nSummarise the document above.");
-    json::messages(&mut summary_prompt, &[("system", SYSTEM), ("user", &user)], Encoding::Utf8);
+    json::messages(
+        &mut summary_prompt,
+        &[("system", SYSTEM), ("user", &user)],
+        Encoding::Utf8,
+    );
     let mut extractive = summaries(&mut t, shape, &outline);
     let mut detailed = summaries(&mut t, shape, &outline);
     if let Some(prev) = prev {
@@ -104,12 +113,27 @@ pub fn generate(index: usize, rng: &mut ChaCha8Rng, shape: &Shape, prev: Option<
         .map(|_| {
             let text = t.paragraph(1, 1);
             let n = t.rng().random_range(1..=3);
-            Summary { qas: qas(&mut t, n, &outline), text }
+            Summary {
+                qas: qas(&mut t, n, &outline),
+                text,
+            }
         })
         .collect();
     let n = t.rng().random_range(2..=shape.max_qa.max(1) + 1);
     let doc_qa = qas(&mut t, n, &outline);
-    RawDoc { index, outline, domain, chunk, icl, raw_summary, summary_prompt, extractive, detailed, key_facts, doc_qa }
+    RawDoc {
+        index,
+        outline,
+        domain,
+        chunk,
+        icl,
+        raw_summary,
+        summary_prompt,
+        extractive,
+        detailed,
+        key_facts,
+        doc_qa,
+    }
 }
 
 /// Distinct summaries: the count is the larger of two uniform draws in
@@ -123,14 +147,21 @@ fn summaries(t: &mut Text<'_>, shape: &Shape, outline: &str) -> Vec<Summary> {
             let mut text = format!("Summary {}: ", i + 1);
             text.push_str(&t.paragraph(2, 5));
             let n = t.rng().random_range(1..=shape.max_qa.max(1));
-            Summary { qas: qas(t, n, outline), text }
+            Summary {
+                qas: qas(t, n, outline),
+                text,
+            }
         })
         .collect()
 }
 
 fn qas(t: &mut Text<'_>, n: usize, outline: &str) -> Vec<Qa> {
     (0..n)
-        .map(|_| Qa { question: t.question(outline), response: t.response(), reasoning: t.reasoning() })
+        .map(|_| Qa {
+            question: t.question(outline),
+            response: t.response(),
+            reasoning: t.reasoning(),
+        })
         .collect()
 }
 

@@ -23,7 +23,7 @@ pub fn string(out: &mut Vec<u8>, s: &str, enc: Encoding) {
 
 fn ascii_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut unit = |out: &mut Vec<u8>, u: u16| {
+    let unit = |out: &mut Vec<u8>, u: u16| {
         out.extend_from_slice(b"\\u");
         for shift in [12, 8, 4, 0] {
             out.push(HEX[usize::from((u >> shift) & 0xf)]);
@@ -63,7 +63,11 @@ impl<'b> Obj<'b> {
     /// Start an object (`{`) at the end of `out`.
     pub fn new(out: &'b mut Vec<u8>, enc: Encoding) -> Self {
         out.push(b'{');
-        Obj { out, enc, empty: true }
+        Obj {
+            out,
+            enc,
+            empty: true,
+        }
     }
 
     fn key(&mut self, k: &str) {
@@ -106,7 +110,8 @@ impl<'b> Obj<'b> {
     /// A boolean member.
     pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         self.key(k);
-        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
         self
     }
 

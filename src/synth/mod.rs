@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use self::sink::DatasetSink;
 
@@ -40,7 +41,12 @@ pub enum Dataset {
 
 impl Dataset {
     /// All datasets in output order.
-    pub const ALL: [Dataset; 4] = [Dataset::Extractive, Dataset::Detailed, Dataset::KeyFacts, Dataset::DocumentQa];
+    pub const ALL: [Dataset; 4] = [
+        Dataset::Extractive,
+        Dataset::Detailed,
+        Dataset::KeyFacts,
+        Dataset::DocumentQa,
+    ];
 
     /// The folder name under the step-03 directory.
     pub fn folder(self) -> &'static str {
@@ -147,7 +153,12 @@ pub enum SynthError {
 /// Generate the corpus described by `cfg`.
 pub fn generate(cfg: &Config) -> Result<Stats, SynthError> {
     validate(cfg)?;
-    let io = |d: Dataset| move |source| SynthError::Io { path: PathBuf::from(d.folder()), source };
+    let io = |d: Dataset| {
+        move |source| SynthError::Io {
+            path: cfg.output.join(d.folder()),
+            source,
+        }
+    };
     let mut sinks = Vec::with_capacity(4);
     for d in Dataset::ALL {
         let dir = cfg.output.join(d.folder());
@@ -155,29 +166,36 @@ pub fn generate(cfg: &Config) -> Result<Stats, SynthError> {
     }
     let mut master = ChaCha8Rng::seed_from_u64(cfg.seed);
     let icl = doc::icl_sets(&mut master);
-    let ctx = rows::Ctx { icl: &icl, reasoning: cfg.reasoning };
-    let shape = doc::Shape { max_summaries: cfg.max_summaries, max_qa: cfg.max_qa, wide_messages: cfg.wide_messages };
+    let ctx = rows::Ctx {
+        icl: &icl,
+        reasoning: cfg.reasoning,
+    };
+    let shape = doc::Shape {
+        max_summaries: cfg.max_summaries,
+        max_qa: cfg.max_qa,
+        wide_messages: cfg.wide_messages,
+    };
     let mut stats = Stats::default();
     let mut prev: Option<doc::RawDoc> = None;
     for group in 0.. {
         if finished(cfg, &stats, &sinks) {
             break;
         }
-        let mut batches: [Vec<Vec<u8>>; 4] = Default::default();
-        for _ in 0..GROUP {
-            if cfg.target_bytes.is_none() && stats.raw_docs == cfg.raw_docs {
-                break;
-            }
-            let d = one_doc(cfg, &shape, &ctx, prev.as_ref(), &mut batches);
+        let mut docs = Vec::with_capacity(GROUP);
+        while docs.len() < GROUP && (cfg.target_bytes.is_some() || stats.raw_docs < cfg.raw_docs) {
+            let d = next_doc(cfg, &shape, docs.last().or(prev.as_ref()));
             stats.summaries[0] += d.extractive.len() as u64;
             stats.summaries[1] += d.detailed.len() as u64;
             stats.raw_docs += 1;
-            prev = Some(d);
+            docs.push(d);
         }
-        for (i, batch) in batches.iter_mut().enumerate() {
+        for (i, mut batch) in group_rows(cfg, &ctx, &docs).into_iter().enumerate() {
             batch.shuffle(&mut master);
-            sinks[i].write_rows(group, batch).map_err(io(Dataset::ALL[i]))?;
+            sinks[i]
+                .write_rows(group, &batch)
+                .map_err(io(Dataset::ALL[i]))?;
         }
+        prev = docs.pop();
     }
     for (i, sink) in sinks.into_iter().enumerate() {
         stats.rows[i] = sink.rows;
@@ -207,23 +225,47 @@ fn finished(cfg: &Config, stats: &Stats, sinks: &[DatasetSink]) -> bool {
     }
 }
 
-/// Generate raw document number `stats.raw_docs` from its own random stream
-/// and append its rows to `batches`.
-fn one_doc(
-    cfg: &Config,
-    shape: &doc::Shape,
-    ctx: &rows::Ctx<'_>,
-    prev: Option<&doc::RawDoc>,
-    batches: &mut [Vec<Vec<u8>>; 4],
-) -> doc::RawDoc {
+/// Random streams: raw document `i` is drawn from stream `5i + 1`, its rows
+/// for dataset `k` from stream `5i + 2 + k`, so rows can be serialised in
+/// parallel and still come out the same.
+fn stream(seed: u64, id: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(id);
+    rng
+}
+
+/// Draw the raw document after `prev` (or the first one).
+fn next_doc(cfg: &Config, shape: &doc::Shape, prev: Option<&doc::RawDoc>) -> doc::RawDoc {
     let index = prev.map_or(0, |p| p.index + 1);
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    rng.set_stream(index as u64 + 1);
-    let d = doc::generate(index, &mut rng, shape, prev);
-    for (i, dataset) in Dataset::ALL.into_iter().enumerate() {
-        rows::rows(&d, dataset, ctx, &mut rng, &mut batches[i]);
+    doc::generate(
+        index,
+        &mut stream(cfg.seed, 5 * index as u64 + 1),
+        shape,
+        prev,
+    )
+}
+
+/// Serialise the rows of `docs`, in parallel, grouped per dataset in
+/// document order.
+fn group_rows(cfg: &Config, ctx: &rows::Ctx<'_>, docs: &[doc::RawDoc]) -> [Vec<Vec<u8>>; 4] {
+    let jobs: Vec<(usize, usize)> = (0..docs.len())
+        .flat_map(|d| (0..4).map(move |k| (d, k)))
+        .collect();
+    let parts: Vec<Vec<Vec<u8>>> = jobs
+        .par_iter()
+        .map(|&(d, k)| {
+            let doc = &docs[d];
+            let mut rng = stream(cfg.seed, 5 * doc.index as u64 + 2 + k as u64);
+            let mut out = Vec::new();
+            rows::rows(doc, Dataset::ALL[k], ctx, &mut rng, &mut out);
+            out
+        })
+        .collect();
+    let mut batches: [Vec<Vec<u8>>; 4] = Default::default();
+    for ((_, k), part) in jobs.into_iter().zip(parts) {
+        batches[k].extend(part);
     }
-    d
+    batches
 }
 
 /// Parse a size such as `800MB`, `4GB`, `1.5GiB`, `64k` or `1000` (bytes).
@@ -231,9 +273,13 @@ fn one_doc(
 /// `MiB`, `GiB`, `TiB` powers of 1024.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| format!("invalid size `{s}`: expected e.g. 800MB or 4GB"))?;
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size `{s}`: expected e.g. 800MB or 4GB"))?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -267,6 +313,14 @@ mod tests {
     #[test]
     fn mixed_compression_cycles() {
         let kinds: Vec<_> = (0..4).map(|i| Compression::Mixed.for_file(i)).collect();
-        assert_eq!(kinds, [Compression::None, Compression::Gzip, Compression::Zstd, Compression::None]);
+        assert_eq!(
+            kinds,
+            [
+                Compression::None,
+                Compression::Gzip,
+                Compression::Zstd,
+                Compression::None
+            ]
+        );
     }
 }

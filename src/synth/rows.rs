@@ -20,7 +20,13 @@ pub struct Ctx<'a> {
 
 /// Append `doc`'s rows for `dataset` to `out`, one buffer per row, each
 /// ending with `\n`.
-pub fn rows(doc: &RawDoc, dataset: Dataset, ctx: &Ctx<'_>, rng: &mut ChaCha8Rng, out: &mut Vec<Vec<u8>>) {
+pub fn rows(
+    doc: &RawDoc,
+    dataset: Dataset,
+    ctx: &Ctx<'_>,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Vec<u8>>,
+) {
     match dataset {
         Dataset::Extractive => summary_rows(doc, &doc.extractive, "extractive", ctx, rng, out),
         Dataset::Detailed => summary_rows(doc, &doc.detailed, "detailed", ctx, rng, out),
@@ -30,7 +36,8 @@ pub fn rows(doc: &RawDoc, dataset: Dataset, ctx: &Ctx<'_>, rng: &mut ChaCha8Rng,
 }
 
 fn head(o: &mut Obj<'_>, doc: &RawDoc, icl: &Icl) {
-    o.str("document_outline", &doc.outline).str("domain", doc.domain);
+    o.str("document_outline", &doc.outline)
+        .str("domain", doc.domain);
     o.str("icl_document", &icl.document);
     for i in 0..3 {
         o.str(&format!("icl_query_{}", i + 1), &icl.queries[i]);
@@ -46,15 +53,20 @@ fn prompt(text: &str, task: &str, enc: Encoding) -> Vec<u8> {
 }
 
 fn answer(o: &mut Obj<'_>, qa: &Qa, ctx: &Ctx<'_>, rng: &mut ChaCha8Rng) {
-    o.str("question", &qa.question).str("response", &qa.response);
+    o.str("question", &qa.question)
+        .str("response", &qa.response);
     let prompt_tokens = rng.random_range(200..4000i64);
     let completion_tokens = rng.random_range(10..800i64);
     o.obj("parse_response_dict", |d| {
-        d.str("question", &qa.question).str("response", &qa.response);
+        d.str("question", &qa.question)
+            .str("response", &qa.response);
         d.obj("meta", |m| {
-            m.str("model", "synthetic/llm-7b").str("finish_reason", "stop").int("index", 0);
+            m.str("model", "synthetic/llm-7b")
+                .str("finish_reason", "stop")
+                .int("index", 0);
             m.obj("usage", |u| {
-                u.int("prompt_tokens", prompt_tokens).int("completion_tokens", completion_tokens);
+                u.int("prompt_tokens", prompt_tokens)
+                    .int("completion_tokens", completion_tokens);
             });
         });
         d.null("logprobs");
@@ -82,7 +94,11 @@ fn summary_rows(
 ) {
     let icl = &ctx.icl[doc.icl];
     for s in summaries {
-        let qp = prompt(&s.text, "Write questions about this summary.", Encoding::Utf8);
+        let qp = prompt(
+            &s.text,
+            "Write questions about this summary.",
+            Encoding::Utf8,
+        );
         for qa in &s.qas {
             let mut row = Vec::with_capacity(doc.raw_summary.len() + 8192);
             let mut o = Obj::new(&mut row, Encoding::Utf8);
@@ -128,7 +144,11 @@ fn key_fact_rows(doc: &RawDoc, ctx: &Ctx<'_>, rng: &mut ChaCha8Rng, out: &mut Ve
 /// `\/`), so readers meet both encodings.
 fn doc_qa_rows(doc: &RawDoc, ctx: &Ctx<'_>, rng: &mut ChaCha8Rng, out: &mut Vec<Vec<u8>>) {
     let icl = &ctx.icl[doc.icl];
-    let qp = prompt(&doc.chunk, "Write questions about this document.", Encoding::Ascii);
+    let qp = prompt(
+        &doc.chunk,
+        "Write questions about this document.",
+        Encoding::Ascii,
+    );
     for qa in &doc.doc_qa {
         let mut row = Vec::with_capacity(qp.len() * 2 + 8192);
         let mut o = Obj::new(&mut row, Encoding::Ascii);

@@ -44,10 +44,16 @@ impl OutFile {
     fn create(dir: &Path, name: String, kind: Compression) -> io::Result<Self> {
         let dst = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let disk = Counting { inner: BufWriter::with_capacity(1 << 20, File::create(&tmp)?), bytes: 0 };
+        let disk = Counting {
+            inner: BufWriter::with_capacity(1 << 20, File::create(&tmp)?),
+            bytes: 0,
+        };
         let enc = match kind {
             Compression::None | Compression::Mixed => Encoder::Plain(disk),
-            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(disk, flate2::Compression::default())),
+            Compression::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
+                disk,
+                flate2::Compression::default(),
+            )),
             Compression::Zstd => Encoder::Zstd(zstd::Encoder::new(disk, 3)?),
         };
         Ok(OutFile { tmp, dst, enc })
@@ -116,7 +122,11 @@ impl DatasetSink {
             let k = kind.for_file(i);
             files.push(OutFile::create(&dir, file_name(i, n, k), k)?);
         }
-        Ok(DatasetSink { dir, files, rows: 0 })
+        Ok(DatasetSink {
+            dir,
+            files,
+            rows: 0,
+        })
     }
 
     /// Write `rows` to file `which` (modulo the file count).
@@ -150,7 +160,9 @@ impl DatasetSink {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let ours = name.starts_with("gen")
-                && [".jsonl", ".jsonl.gz", ".jsonl.zst"].iter().any(|e| name.ends_with(e));
+                && [".jsonl", ".jsonl.gz", ".jsonl.zst"]
+                    .iter()
+                    .any(|e| name.ends_with(e));
             if ours && !kept.contains(&path) {
                 fs::remove_file(&path)?;
             }
