@@ -81,12 +81,16 @@ pub fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
-/// Clean a `response`: (GPT-OSS only) Python `strip()` first; then remove
-/// every `[END]`, then every `[ANSWER]`, then polars `strip_chars()`
-/// (Rust `trim`: Unicode White_Space, keeping `\x1c`–`\x1f`).
+/// Clean a `response` as the notebook does. With the GPT-OSS option its
+/// filter step runs first: remove every `[ANSWER]`, then every `[END]`,
+/// then Python `strip()` (which also strips `\x1c`–`\x1f`). Always: remove
+/// every `[END]`, then every `[ANSWER]`, then polars `strip_chars()` (Rust
+/// `trim`: Unicode White_Space, keeping `\x1c`–`\x1f`).
 pub fn clean_response(response: &str, gpt_oss: bool) -> String {
+    let pre;
     let start = if gpt_oss {
-        python_strip(response)
+        pre = response.replace("[ANSWER]", "").replace("[END]", "");
+        python_strip(&pre)
     } else {
         response
     };

@@ -147,7 +147,9 @@ impl RecordBuilder {
         let document = line.required_str(&c.document, at)?;
         let raw_document = line.required_str(c.raw_for(dataset), at)?;
         let outline = line.required_str(&c.document_outline, at)?;
-        let thinking = match line.get(&c.reasoning) {
+        // As the notebook: reasoning only for the summary datasets.
+        let reasoning = if dataset.is_sampled() { line.get(&c.reasoning) } else { FieldValue::Missing };
+        let thinking = match reasoning {
             FieldValue::Missing => Some(""),
             FieldValue::Null => None,
             FieldValue::Str(s) => Some(s),

@@ -76,7 +76,7 @@ pub fn root() -> PathBuf {
 
 
 /// The Llama 3.1 Instruct tokenizer folder.
-pub fn llama() -> PathBuf {
+pub fn llama_dir() -> PathBuf {
     fixture("tokenizers/llama-3.1-instruct")
 }
 
@@ -89,8 +89,22 @@ pub fn knowmix() -> Command {
     cmd
 }
 
-/// Parse every line of a JSONL file.
+/// The bytes of a file, gzip or zstd undone (recognised by magic bytes).
+pub fn read_plain(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
+        out
+    } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        zstd::decode_all(&raw[..]).unwrap()
+    } else {
+        raw
+    }
+}
+
+/// Parse every line of a JSONL file (plain, gzip or zstd).
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let text = String::from_utf8(read_plain(path)).unwrap();
+    text.split('\n').filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
 }

@@ -56,11 +56,17 @@ fn clean_response_trim_matches_polars_not_python() {
 }
 
 #[test]
-fn clean_response_gpt_oss_strips_python_style_first() {
+fn clean_response_gpt_oss_runs_the_filter_cleaning_first() {
     assert_eq!(clean_response("\x1c x [END] \x1f", true), "x");
-    // Python strip first, then markers, then trim: separators exposed by
-    // marker removal stay.
-    assert_eq!(clean_response(" [END]\x1cx", true), "\x1cx");
+    // The filter removes markers before its Python strip, so separators
+    // behind a marker go too (polars alone would keep them).
+    assert_eq!(clean_response("[END]\x1cx", true), "x");
+    assert_eq!(clean_response("[END]\x1cx", false), "\x1cx");
+    // Its order is [ANSWER] then [END]: a nested [AN[END]SWER] survives
+    // the filter step as [ANSWER], which the polars step then removes.
+    assert_eq!(clean_response("[AN[END]SWER]x", true), "x");
+    assert_eq!(clean_response("[EN[ANSWER]D]x", true), "x");
+    assert_eq!(clean_response("[EN[ANSWER]D]x", false), "[END]x");
 }
 
 #[test]
