@@ -262,6 +262,9 @@ def main():
     ap.add_argument("--input", default="output/step_03", help="the step-03 folder")
     ap.add_argument("--output", default="output/step_04", help="files go to OUTPUT/training_mix/")
     ap.add_argument("--seed", type=int, default=None, help="seed the summary draw (the notebook does not)")
+    ap.add_argument("--all-summaries", action="store_true",
+                    help="golden-making aid, not in the notebook: skip the feasibility check and keep "
+                         "every summary (one file, combined_cut_1000000x.jsonl)")
     args = ap.parse_args()
     model, gpt_oss, cuts, qa_per_doc = settings()
     print(f"Student model: {model}\nGPT OSS format: {gpt_oss}\nCut sizes: {cuts}\nQ&A pairs per document: {qa_per_doc}")
@@ -271,7 +274,7 @@ def main():
     print(f"Loading tokenizer: {model}")
     tok = AutoTokenizer.from_pretrained(model, trust_remote_code=True)
     loaded = load_all(args.input, gpt_oss)
-    cuts_ok = feasible_cuts(loaded, cuts)
+    cuts_ok = [1_000_000] if args.all_summaries else feasible_cuts(loaded, cuts)
     if not cuts_ok:
         print("\n❌ No feasible cuts found! Check your data or reduce cut sizes.")
         return 1
