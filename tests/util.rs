@@ -76,7 +76,7 @@ pub fn root() -> PathBuf {
 
 
 /// The Llama 3.1 Instruct tokenizer folder.
-pub fn llama() -> PathBuf {
+pub fn llama_dir() -> PathBuf {
     fixture("tokenizers/llama-3.1-instruct")
 }
 
