@@ -20,4 +20,5 @@ pub enum Command {
     Mix(crate::cmd::mix::Args),
     /// Generate a synthetic step-03 corpus (fixtures, benchmarks).
     Synth(crate::cmd::synth::Args),
+    #[doc = "Build a training mix from a recipe: up/downsampling by count, ratio, weight or tokens."] Recipe(crate::cmd::recipe::Args),
 }

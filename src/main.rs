@@ -12,6 +12,7 @@ fn main() {
     let result = match cli.command {
         Command::Mix(args) => cmd::mix::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Recipe(args) => cmd::recipe::run(args),
     };
     std::process::exit(knowmix::exit::report(result));
 }

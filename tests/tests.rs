@@ -2,6 +2,7 @@
 
 mod goldens;
 mod mix;
+mod recipe;
 mod render;
 mod resolve;
 mod synth;

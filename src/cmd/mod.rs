@@ -3,4 +3,5 @@
 //! become `anyhow` errors with context.
 
 pub mod mix;
+pub mod recipe;
 pub mod synth;

@@ -100,6 +100,21 @@ impl<'a> ParsedLine<'a> {
         }
     }
 
+    /// Top-level key `name` as an unsigned integer: `Ok(None)` when absent
+    /// or null, `Err(type name)` when it is anything else.
+    pub fn get_u64(&self, name: &str) -> Result<Option<u64>, &'static str> {
+        let value = self.tape.as_value();
+        let object = value.as_object().expect("checked in parse");
+        match object.get(name) {
+            None => Ok(None),
+            Some(v) if v.value_type() == ValueType::Null => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| match classify(v) {
+                FieldValue::Other("a number") => "a number that is not a non-negative integer",
+                other => other.type_name(),
+            }),
+        }
+    }
+
     /// Every top-level key, in file order (for error messages).
     pub fn keys(&self) -> Vec<String> {
         let value = self.tape.as_value();
