@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::draw::{rank, Key};
 use super::plan::Population;
-use crate::build::TokenLength;
+use crate::records::TokenLength;
 use crate::error::{Location, RecordError};
 use crate::format::Turn;
 use crate::pipeline::{spawn_reader, WorkerPool};
