@@ -23,6 +23,7 @@ pub mod error;
 pub mod exit;
 pub mod format;
 pub mod pipeline;
+pub mod progress;
 pub mod read;
 pub mod render;
 pub mod select;

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::records::RecordBuilder;
 use crate::pipeline::WorkerPool;
+use crate::progress::{plain_total, Progress};
 use crate::read::step03;
 
 /// Run the mix.
@@ -52,11 +53,14 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         gpt_oss: plan.gpt_oss,
         length: tokenizer.length.clone(),
     });
+    let sampled: Vec<_> = found.datasets.iter().filter(|d| d.dataset.is_sampled()).collect();
+    let progress = Progress::bytes("index", plain_total(sampled.iter().flat_map(|d| &d.files)), plan.quiet);
     let mut selections = Vec::new();
-    for files in found.datasets.iter().filter(|d| d.dataset.is_sampled()) {
-        let selection = pass1::index_dataset(&plan, &pool, &builder, files, spill.path()).await?;
+    for files in sampled {
+        let selection = pass1::index_dataset(&plan, &pool, &builder, files, spill.path(), &progress).await?;
         selections.push(selection);
     }
+    progress.finish();
     let feasibility = report::Feasibility::decide(&plan.cuts, &selections);
     for line in feasibility.explain() {
         plan.log(&line);
@@ -67,7 +71,9 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
             feasibility.explain().join("; ")
         );
     }
-    let outcome = pass2::write_cuts(&plan, &pool, &builder, &found, selections, &feasibility.feasible).await?;
+    let progress = Progress::bytes("write", plain_total(found.datasets.iter().flat_map(|d| &d.files)), plan.quiet);
+    let outcome = pass2::write_cuts(&plan, &pool, &builder, &found, selections, &feasibility.feasible, &progress).await?;
+    progress.finish();
     let manifest = report::Manifest::new(&plan, &found, &tokenizer, &feasibility, &outcome, started.elapsed());
     manifest.write(&plan.output.join("training_mix").join("manifest.json"))?;
     report::print_summary(&outcome, plan.quiet);

@@ -11,6 +11,7 @@ use super::args::Plan;
 use crate::records::RecordBuilder;
 use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::progress::Progress;
 use crate::read::step03::DatasetFiles;
 use crate::select::{self, GroupStats, Pick, Sampler};
 use crate::spill::{ExternalSorter, Sorted};
@@ -34,9 +35,13 @@ pub async fn index_dataset(
     builder: &Arc<RecordBuilder>,
     files: &DatasetFiles,
     spill: &Path,
+    progress: &Progress,
 ) -> anyhow::Result<Selection> {
     let sampler = Sampler::new(plan.seed);
     let (batches, reader) = spawn_reader(files.files.clone(), pool.threads() * 2);
+    progress.label(&format!("index {}", files.dataset.folder()));
+    let shown = progress.clone();
+    let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
     let worker = builder.clone();
     let mut indexed = pool.map_ordered(batches, move |batch| worker.index_batch(batch, sampler));
     let mut index = ExternalSorter::new(spill, plan.sort_budget());

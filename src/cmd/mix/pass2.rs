@@ -15,6 +15,7 @@ use super::pass1::Selection;
 use crate::records::{BuiltBatch, RecordBuilder};
 use crate::format::{cut_file_name, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::progress::Progress;
 use crate::read::step03::Discovery;
 use crate::read::LineBatch;
 use crate::select::Pick;
@@ -72,6 +73,7 @@ pub async fn write_cuts(
     found: &Discovery,
     selections: Vec<Selection>,
     feasible: &[u32],
+    progress: &Progress,
 ) -> anyhow::Result<Outcome> {
     let dir = plan.output.join("training_mix");
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
@@ -91,6 +93,9 @@ pub async fn write_cuts(
         }
         let picks = selection.map(|s| s.picks.peekable());
         let (batches, reader) = spawn_reader(files.files.clone(), pool.threads() * 2);
+        progress.label(&format!("write {}", files.dataset.folder()));
+        let shown = progress.clone();
+        let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
         let dataset = files.dataset;
         let with_picks = batches.map(attach_picks(picks));
         let worker = builder.clone();
