@@ -1,0 +1,137 @@
+//! Per-thread, per-counter memo of piece → token count. Chat text repeats a
+//! few tens of thousands of distinct pre-tokens, so almost every piece is a
+//! hit. Each thread keeps its own bounded map for each of the last few
+//! counters it used (no locks, no sharing); a map that fills up is cleared.
+//! Also holds the small Fx-style hasher used for the hot maps.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+/// Pieces longer than this are counted without the cache.
+const MAX_KEY_LEN: usize = 64;
+/// Entries per map before it is cleared.
+const MAX_ENTRIES: usize = 1 << 16;
+/// Counters remembered per thread; the oldest is dropped past this.
+const MAX_COUNTERS: usize = 8;
+
+/// Builds [`FxHasher`]s (rustc's multiply-rotate hash; not DoS-resistant,
+/// which is fine for local, bounded caches).
+#[derive(Clone, Copy, Default)]
+pub struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    #[inline]
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// A fast non-cryptographic hasher, eight bytes at a time.
+pub struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One thread's memo for one counter.
+#[derive(Default)]
+pub struct PieceCache {
+    map: HashMap<Box<[u8]>, u32, FxBuild>,
+}
+
+impl PieceCache {
+    /// The count of `piece`, from the memo or from `compute` (then stored).
+    #[inline]
+    pub fn count(&mut self, piece: &[u8], compute: impl FnOnce(&[u8]) -> usize) -> usize {
+        if piece.len() > MAX_KEY_LEN {
+            return compute(piece);
+        }
+        if let Some(&n) = self.map.get(piece) {
+            return n as usize;
+        }
+        let n = compute(piece);
+        if self.map.len() >= MAX_ENTRIES {
+            self.map.clear();
+        }
+        // A piece of at most MAX_KEY_LEN bytes has at most that many tokens.
+        self.map.insert(piece.into(), n as u32);
+        n
+    }
+}
+
+thread_local! {
+    static CACHES: RefCell<Vec<(u64, PieceCache)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's cache for the counter `id`.
+pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut PieceCache) -> R) -> R {
+    CACHES.with(|caches| {
+        let mut caches = caches.borrow_mut();
+        let at = match caches.iter().position(|(k, _)| *k == id) {
+            Some(at) => at,
+            None => {
+                if caches.len() >= MAX_COUNTERS {
+                    caches.remove(0);
+                }
+                caches.push((id, PieceCache::default()));
+                caches.len() - 1
+            }
+        };
+        f(&mut caches[at].1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caches_and_bypasses_long_pieces() {
+        let mut calls = 0;
+        with_cache(u64::MAX, |c| {
+            assert_eq!(c.count(b"abc", |_| { calls += 1; 2 }), 2);
+            assert_eq!(c.count(b"abc", |_| { calls += 1; 9 }), 2);
+            let long = [b'x'; MAX_KEY_LEN + 1];
+            assert_eq!(c.count(&long, |_| { calls += 1; 5 }), 5);
+        });
+        assert_eq!(calls, 2);
+    }
+}
