@@ -71,28 +71,68 @@ impl Hasher for FxHasher {
     }
 }
 
+/// Pieces of at most this many bytes are keyed inline (no pointer chase).
+const SHORT: usize = 23;
+
+/// A piece of at most [`SHORT`] bytes, zero-padded, its length in the last byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ShortKey([u64; 3]);
+
+impl ShortKey {
+    #[inline]
+    fn new(piece: &[u8]) -> ShortKey {
+        let mut buf = [0u8; 24];
+        buf[..piece.len()].copy_from_slice(piece);
+        buf[SHORT] = piece.len() as u8;
+        let word = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        ShortKey([word(0), word(1), word(2)])
+    }
+}
+
+impl std::hash::Hash for ShortKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for word in self.0 {
+            state.write_u64(word);
+        }
+    }
+}
+
 /// One thread's memo for one counter.
 #[derive(Default)]
 pub struct PieceCache {
-    map: HashMap<Box<[u8]>, u32, FxBuild>,
+    short: HashMap<ShortKey, u32, FxBuild>,
+    long: HashMap<Box<[u8]>, u32, FxBuild>,
 }
 
 impl PieceCache {
     /// The count of `piece`, from the memo or from `compute` (then stored).
     #[inline]
     pub fn count(&mut self, piece: &[u8], compute: impl FnOnce(&[u8]) -> usize) -> usize {
+        if piece.len() <= SHORT {
+            let key = ShortKey::new(piece);
+            if let Some(&n) = self.short.get(&key) {
+                return n as usize;
+            }
+            let n = compute(piece);
+            if self.short.len() >= MAX_ENTRIES {
+                self.short.clear();
+            }
+            // A piece of at most SHORT bytes has at most that many tokens.
+            self.short.insert(key, n as u32);
+            return n;
+        }
         if piece.len() > MAX_KEY_LEN {
             return compute(piece);
         }
-        if let Some(&n) = self.map.get(piece) {
+        if let Some(&n) = self.long.get(piece) {
             return n as usize;
         }
         let n = compute(piece);
-        if self.map.len() >= MAX_ENTRIES {
-            self.map.clear();
+        if self.long.len() >= MAX_ENTRIES {
+            self.long.clear();
         }
-        // A piece of at most MAX_KEY_LEN bytes has at most that many tokens.
-        self.map.insert(piece.into(), n as u32);
+        self.long.insert(piece.into(), n as u32);
         n
     }
 }
@@ -129,9 +169,13 @@ mod tests {
         with_cache(u64::MAX, |c| {
             assert_eq!(c.count(b"abc", |_| { calls += 1; 2 }), 2);
             assert_eq!(c.count(b"abc", |_| { calls += 1; 9 }), 2);
+            assert_eq!(c.count(b"abc\0", |_| { calls += 1; 3 }), 3);
+            let mid = [b'y'; SHORT + 1];
+            assert_eq!(c.count(&mid, |_| { calls += 1; 4 }), 4);
+            assert_eq!(c.count(&mid, |_| { calls += 1; 0 }), 4);
             let long = [b'x'; MAX_KEY_LEN + 1];
             assert_eq!(c.count(&long, |_| { calls += 1; 5 }), 5);
         });
-        assert_eq!(calls, 2);
+        assert_eq!(calls, 4);
     }
 }

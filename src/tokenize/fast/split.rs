@@ -293,3 +293,28 @@ impl Matcher<'_> {
         Some(self.run(self.run(n, UP), LO))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(flavor: Flavor, text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        split(flavor, text, |p| out.push(p));
+        out
+    }
+
+    #[test]
+    fn llama3_pieces() {
+        let got = pieces(Flavor::Llama3, "Hello world's 12345  \n\n  x!!\n 'ſup\u{a0}ok");
+        let want = ["Hello", " world", "'s", " ", "123", "45", "  \n\n", " ", " x", "!!\n", " '", "ſup", "\u{a0}ok"];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn o200k_pieces() {
+        let got = pieces(Flavor::O200k, "HelloWORLDWide they're a/\n/b  ");
+        let want = ["Hello", "WORLDWide", " they're", " a", "/\n/", "b", "  "];
+        assert_eq!(got, want);
+    }
+}
