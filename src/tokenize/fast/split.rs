@@ -35,7 +35,7 @@ impl Flavor {
 }
 
 /// Calls `piece` with every pre-token of `text`, in order.
-pub fn split(flavor: Flavor, text: &str, mut piece: impl FnMut(&str)) {
+pub fn split<'t>(flavor: Flavor, text: &'t str, mut piece: impl FnMut(&'t str)) {
     let m = Matcher { t: text, tab: Tables::get() };
     let mut gap_start = 0;
     let mut i = 0;
