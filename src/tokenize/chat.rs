@@ -88,7 +88,8 @@ pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
     })
 }
 
-/// The fast exact counter when it supports this tokenizer.
-fn fast_counter(_json: &[u8]) -> anyhow::Result<Option<Box<dyn TokenCount>>> {
-    Ok(None)
+/// The fast exact counter when it supports this tokenizer (detected from
+/// tokenizer.json; anything it does not know falls back to HF).
+fn fast_counter(json: &[u8]) -> anyhow::Result<Option<Box<dyn TokenCount>>> {
+    Ok(super::fast::FastCounter::from_tokenizer_json(json)?.map(|f| Box::new(f) as Box<dyn TokenCount>))
 }

@@ -1,0 +1,181 @@
+//! Per-thread, per-counter memo of piece → token count. Chat text repeats a
+//! few tens of thousands of distinct pre-tokens, so almost every piece is a
+//! hit. Each thread keeps its own bounded map for each of the last few
+//! counters it used (no locks, no sharing); a map that fills up is cleared.
+//! Also holds the small Fx-style hasher used for the hot maps.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+/// Pieces longer than this are counted without the cache.
+const MAX_KEY_LEN: usize = 64;
+/// Entries per map before it is cleared.
+const MAX_ENTRIES: usize = 1 << 16;
+/// Counters remembered per thread; the oldest is dropped past this.
+const MAX_COUNTERS: usize = 8;
+
+/// Builds [`FxHasher`]s (rustc's multiply-rotate hash; not DoS-resistant,
+/// which is fine for local, bounded caches).
+#[derive(Clone, Copy, Default)]
+pub struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    #[inline]
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// A fast non-cryptographic hasher, eight bytes at a time.
+pub struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Pieces of at most this many bytes are keyed inline (no pointer chase).
+const SHORT: usize = 23;
+
+/// A piece of at most [`SHORT`] bytes, zero-padded, its length in the last byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ShortKey([u64; 3]);
+
+impl ShortKey {
+    #[inline]
+    fn new(piece: &[u8]) -> ShortKey {
+        let mut buf = [0u8; 24];
+        buf[..piece.len()].copy_from_slice(piece);
+        buf[SHORT] = piece.len() as u8;
+        let word = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        ShortKey([word(0), word(1), word(2)])
+    }
+}
+
+impl std::hash::Hash for ShortKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for word in self.0 {
+            state.write_u64(word);
+        }
+    }
+}
+
+/// One thread's memo for one counter.
+#[derive(Default)]
+pub struct PieceCache {
+    short: HashMap<ShortKey, u32, FxBuild>,
+    long: HashMap<Box<[u8]>, u32, FxBuild>,
+}
+
+impl PieceCache {
+    /// The count of `piece`, from the memo or from `compute` (then stored).
+    #[inline]
+    pub fn count(&mut self, piece: &[u8], compute: impl FnOnce(&[u8]) -> usize) -> usize {
+        if piece.len() <= SHORT {
+            let key = ShortKey::new(piece);
+            if let Some(&n) = self.short.get(&key) {
+                return n as usize;
+            }
+            let n = compute(piece);
+            if self.short.len() >= MAX_ENTRIES {
+                self.short.clear();
+            }
+            // A piece of at most SHORT bytes has at most that many tokens.
+            self.short.insert(key, n as u32);
+            return n;
+        }
+        if piece.len() > MAX_KEY_LEN {
+            return compute(piece);
+        }
+        if let Some(&n) = self.long.get(piece) {
+            return n as usize;
+        }
+        let n = compute(piece);
+        if self.long.len() >= MAX_ENTRIES {
+            self.long.clear();
+        }
+        self.long.insert(piece.into(), n as u32);
+        n
+    }
+}
+
+thread_local! {
+    static CACHES: RefCell<Vec<(u64, PieceCache)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's cache for the counter `id`.
+pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut PieceCache) -> R) -> R {
+    CACHES.with(|caches| {
+        let mut caches = caches.borrow_mut();
+        let at = match caches.iter().position(|(k, _)| *k == id) {
+            Some(at) => at,
+            None => {
+                if caches.len() >= MAX_COUNTERS {
+                    caches.remove(0);
+                }
+                caches.push((id, PieceCache::default()));
+                caches.len() - 1
+            }
+        };
+        f(&mut caches[at].1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caches_and_bypasses_long_pieces() {
+        let mut calls = 0;
+        with_cache(u64::MAX, |c| {
+            assert_eq!(c.count(b"abc", |_| { calls += 1; 2 }), 2);
+            assert_eq!(c.count(b"abc", |_| { calls += 1; 9 }), 2);
+            assert_eq!(c.count(b"abc\0", |_| { calls += 1; 3 }), 3);
+            let mid = [b'y'; SHORT + 1];
+            assert_eq!(c.count(&mid, |_| { calls += 1; 4 }), 4);
+            assert_eq!(c.count(&mid, |_| { calls += 1; 0 }), 4);
+            let long = [b'x'; MAX_KEY_LEN + 1];
+            assert_eq!(c.count(&long, |_| { calls += 1; 5 }), 5);
+        });
+        assert_eq!(calls, 4);
+    }
+}
