@@ -13,6 +13,7 @@
 //! * [`render`]: the model's chat template (minijinja with transformers shims).
 //! * [`tokenize`]: resolving and running tokenizers; exact fast counting.
 //! * [`write`]: atomic, optionally compressed output files.
+//! * [`record`]: reading and splicing finished records (the pipe commands).
 #![deny(missing_docs)]
 
 pub mod build;
@@ -24,6 +25,7 @@ pub mod exit;
 pub mod format;
 pub mod pipeline;
 pub mod read;
+pub mod record;
 pub mod render;
 pub mod select;
 pub mod spill;

@@ -12,6 +12,9 @@ fn main() {
     let result = match cli.command {
         Command::Mix(args) => cmd::mix::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Tokens(args) => cmd::tokens::run(args),
+        Command::Sample(args) => cmd::sample::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
     };
     std::process::exit(knowmix::exit::report(result));
 }

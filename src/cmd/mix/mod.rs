@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-pub use args::Args;
+pub use args::{parse_size, Args, DEFAULT_TOKENIZER};
 
 use std::sync::Arc;
 
