@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{fixture, knowmix, llama, read_jsonl};
+use crate::util::{fixture, knowmix, llama_dir, read_jsonl};
 
 const DATASETS: [&str; 4] = ["extractive_summary", "detailed_summary", "key_facts_to_qa", "document_based_qa"];
 
@@ -18,7 +18,7 @@ fn run_mix(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
         .arg("--output")
         .arg(out)
         .arg("--tokenizer")
-        .arg(llama())
+        .arg(llama_dir())
         .arg("--quiet")
         .args(extra)
         .assert()
@@ -200,7 +200,7 @@ fn environment_and_dotenv_configure_like_the_notebook() {
     std::fs::write(work.path().join(".env"), "CUT_SIZES=2\nQA_PER_DOC=1\n").unwrap();
     knowmix()
         .current_dir(work.path())
-        .env("TOKENIZER_MODEL_NAME", llama())
+        .env("TOKENIZER_MODEL_NAME", llama_dir())
         .env("CUT_SIZES", "1")
         .args(["mix", "--quiet", "--output", "out", "--input"])
         .arg(fixture("step_03"))

@@ -4,4 +4,7 @@ mod goldens;
 mod mix;
 mod render;
 mod resolve;
+mod sample;
+mod stats;
+mod tokens;
 mod util;
