@@ -88,12 +88,14 @@ fn sample_ratio_is_a_deterministic_per_record_decision() {
     assert!((900..1100).contains(&n), "{n}");
     // The same record gets the same decision wherever it appears.
     let reversed: String = input.lines().rev().map(|l| format!("{l}\n")).collect();
-    let mut again: Vec<&[u8]> = sample_out(&["--ratio", "0.5", "--seed", "3"], Some(reversed.as_bytes())).leak().split(|&b| b == b'\n').collect();
+    let again_out = sample_out(&["--ratio", "0.5", "--seed", "3"], Some(reversed.as_bytes()));
+    let mut again: Vec<&[u8]> = again_out.split(|&b| b == b'\n').collect();
     let mut first: Vec<&[u8]> = half.split(|&b| b == b'\n').collect();
     again.sort();
     first.sort();
     assert_eq!(first, again);
-    let mut shuffled: Vec<&[u8]> = sample_out(&["--ratio", "0.5", "--seed", "3", "--shuffle"], Some(input.as_bytes())).leak().split(|&b| b == b'\n').collect();
+    let shuffled_out = sample_out(&["--ratio", "0.5", "--seed", "3", "--shuffle"], Some(input.as_bytes()));
+    let mut shuffled: Vec<&[u8]> = shuffled_out.split(|&b| b == b'\n').collect();
     shuffled.sort();
     assert_eq!(first, shuffled);
     assert_eq!(sample_out(&["--ratio", "1"], Some(input.as_bytes())), input.as_bytes());
@@ -115,7 +117,7 @@ fn sample_into_head_ends_quietly() {
     std::fs::write(&file, input).unwrap();
     for args in [format!("sample -n 200000 '{}'", file.display()), format!("sample --ratio 1 < '{}'", file.display())] {
         let (status, stdout, stderr) = into_head(&args);
-        assert!(status.success(), "{args}: {status:?}");
+        assert!(matches!(status.code(), Some(0 | 141)), "{args}: {status:?}");
         assert_eq!(stdout.lines().count(), 1);
         assert_eq!(stderr, "", "{args}");
     }

@@ -69,7 +69,7 @@ fn tokens_template_none_counts_the_text_field() {
 
 #[test]
 fn tokens_errors_name_the_line_and_exit_1() {
-    let got = knowmix().arg("tokens").arg("--tokenizer").arg(llama()).write_stdin("{\"messages\":[]}\n{\"nope\":1}\n").output().unwrap();
+    let got = knowmix().arg("tokens").arg("--tokenizer").arg(llama()).write_stdin("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n{\"nope\":1}\n").output().unwrap();
     assert_eq!(got.status.code(), Some(1));
     let err = String::from_utf8(got.stderr).unwrap();
     assert!(err.contains("-:2: missing column(s) [\"messages\"]"), "{err}");
@@ -80,7 +80,7 @@ fn tokens_into_head_ends_quietly() {
     let (_, cut) = pipe_corpus();
     let args = format!("tokens --tokenizer '{}' '{}' '{}' '{}'", llama().display(), cut.display(), cut.display(), cut.display());
     let (status, stdout, stderr) = into_head(&args);
-    assert!(status.success(), "{status:?}");
+    assert!(matches!(status.code(), Some(0 | 141)), "{status:?}");
     assert_eq!(stdout.lines().count(), 1);
     assert_eq!(stderr, "");
 }

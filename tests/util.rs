@@ -70,6 +70,7 @@ pub fn first_diff(a: &str, b: &str) -> String {
 
 
 /// The repository root.
+#[allow(dead_code)]
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -148,12 +149,13 @@ pub fn read_decompressed(path: &Path) -> Vec<u8> {
     }
 }
 
-/// Run `sh -c "<knowmix> ARGS | head -1"`: (status, stdout, stderr).
+/// Run `bash -c "set -o pipefail; <knowmix> ARGS | head -1"`: (status of
+/// knowmix, stdout, stderr).
 pub fn into_head(args: &str) -> (std::process::ExitStatus, String, String) {
     let bin = assert_cmd::cargo::cargo_bin("knowmix");
-    let out = std::process::Command::new("sh")
+    let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!("'{}' {args} | head -1", bin.display()))
+        .arg(format!("set -o pipefail; '{}' {args} | head -1", bin.display()))
         .output()
         .unwrap();
     (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
