@@ -70,6 +70,6 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     let outcome = pass2::write_cuts(&plan, &pool, &builder, &found, selections, &feasibility.feasible).await?;
     let manifest = report::Manifest::new(&plan, &found, &tokenizer, &feasibility, &outcome, started.elapsed());
     manifest.write(&plan.output.join("training_mix").join("manifest.json"))?;
-    report::print_summary(&outcome, plan.quiet);
+    report::print_summary(&outcome, plan.quiet)?;
     Ok(())
 }
