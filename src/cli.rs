@@ -20,5 +20,12 @@ pub enum Command {
     Mix(crate::cmd::mix::Args),
     /// Generate a synthetic step-03 corpus (fixtures, benchmarks).
     Synth(crate::cmd::synth::Args),
-    #[doc = "Build a training mix from a recipe: up/downsampling by count, ratio, weight or tokens."] Recipe(crate::cmd::recipe::Args),
+    /// Build a training mix from a recipe: up/downsampling by count, ratio, weight or tokens.
+    Recipe(crate::cmd::recipe::Args),
+    /// Set token_length on JSONL records, as `mix` counts it.
+    Tokens(crate::cmd::tokens::Args),
+    /// Sample JSONL records uniformly, without replacement.
+    Sample(crate::cmd::sample::Args),
+    /// Summarise JSONL records or a step-03 folder.
+    Stats(crate::cmd::stats::Args),
 }

@@ -13,18 +13,21 @@
 //! * [`render`]: the model's chat template (minijinja with transformers shims).
 //! * [`tokenize`]: resolving and running tokenizers; exact fast counting.
 //! * [`write`]: atomic, optionally compressed output files.
+//! * [`chat_record`]: reading and splicing finished records (the pipe commands).
+//! * [`records`]: building step-04 records from step-03 rows on the worker pool.
 #![deny(missing_docs)]
 
-pub mod records;
+pub mod chat_record;
 pub mod cli;
-pub mod columns;
 pub mod cmd;
+pub mod columns;
 pub mod error;
 pub mod exit;
 pub mod format;
 pub mod pipeline;
 pub mod progress;
 pub mod read;
+pub mod records;
 pub mod render;
 pub mod select;
 pub mod spill;

@@ -13,6 +13,9 @@ fn main() {
         Command::Mix(args) => cmd::mix::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Recipe(args) => cmd::recipe::run(args),
+        Command::Tokens(args) => cmd::tokens::run(args),
+        Command::Sample(args) => cmd::sample::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
     };
     std::process::exit(knowmix::exit::report(result));
 }

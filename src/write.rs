@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
@@ -62,7 +63,7 @@ impl OutputFile {
     pub fn create(target: &Path, compression: Option<Compression>) -> Result<Self, WriteError> {
         let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
         if target == Path::new("-") {
-            let sink = wrap(Box::pin(tokio::io::stdout()), kind);
+            let sink = wrap(Box::pin(FlushOnShutdown(tokio::io::stdout())), kind);
             return Ok(OutputFile { sink, target: target.into(), temp: None, bytes: 0 });
         }
         let dir = match target.parent() {
@@ -119,6 +120,26 @@ fn wrap(inner: Sink, kind: Compression) -> Sink {
         Compression::None => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, inner)),
         Compression::Gzip => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, GzipEncoder::new(inner))),
         Compression::Zstd => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, ZstdEncoder::new(inner))),
+    }
+}
+
+/// tokio's `Stdout` hands each write to a blocking thread and its
+/// `shutdown` returns at once, without waiting for that write: the tail of
+/// the output could be lost at exit. This makes `shutdown` flush first.
+struct FlushOnShutdown<W>(W);
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for FlushOnShutdown<W> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        std::task::ready!(Pin::new(&mut self.0).poll_flush(cx))?;
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

@@ -6,5 +6,8 @@ mod mix;
 mod recipe;
 mod render;
 mod resolve;
+mod sample;
+mod stats;
 mod synth;
+mod tokens;
 mod util;

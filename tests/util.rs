@@ -70,6 +70,7 @@ pub fn first_diff(a: &str, b: &str) -> String {
 
 
 /// The repository root.
+#[allow(dead_code)]
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -107,4 +108,69 @@ pub fn read_plain(path: &Path) -> Vec<u8> {
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     let text = String::from_utf8(read_plain(path)).unwrap();
     text.split('\n').filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A small step-03 corpus (`knowmix synth`) and its `mix` output (cut 2,
+/// Llama tokenizer), made once per test binary: (step-03 dir, cut file).
+pub fn pipe_corpus() -> &'static (PathBuf, PathBuf) {
+    static CELL: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
+    &CELL
+        .get_or_init(|| {
+            let dir = tempdir();
+            let step03 = dir.path().join("step_03");
+            knowmix().args(["synth", "--raw-docs", "6", "-q", "--output"]).arg(&step03).assert().success();
+            let out = dir.path().join("step_04");
+            knowmix()
+                .args(["mix", "--cut-sizes", "2", "-q", "--input"])
+                .arg(&step03)
+                .arg("--output")
+                .arg(&out)
+                .arg("--tokenizer")
+                .arg(llama_dir())
+                .assert()
+                .success();
+            let cut = out.join("training_mix/combined_cut_2x.jsonl");
+            (dir, (step03, cut))
+        })
+        .1
+}
+
+/// Compress `bytes` as `.gz` or `.zst` by `path`'s extension (or not) and write them.
+pub fn write_compressed(path: &Path, bytes: &[u8]) {
+    let data = match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut enc, bytes).unwrap();
+            enc.finish().unwrap()
+        }
+        Some("zst") => zstd::encode_all(bytes, 3).unwrap(),
+        _ => bytes.to_vec(),
+    };
+    std::fs::write(path, data).unwrap();
+}
+
+/// Decompress by magic bytes.
+pub fn read_decompressed(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap();
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
+        out
+    } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        zstd::decode_all(&raw[..]).unwrap()
+    } else {
+        raw
+    }
+}
+
+/// Run `bash -c "set -o pipefail; <knowmix> ARGS | head -1"`: (status of
+/// knowmix, stdout, stderr).
+pub fn into_head(args: &str) -> (std::process::ExitStatus, String, String) {
+    let bin = assert_cmd::cargo::cargo_bin("knowmix");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail; '{}' {args} | head -1", bin.display()))
+        .output()
+        .unwrap();
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }

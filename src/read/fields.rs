@@ -90,6 +90,12 @@ impl FieldParser {
 }
 
 impl<'a> ParsedLine<'a> {
+    /// The whole object, for callers that need more than top-level strings
+    /// (lists of messages, nested objects).
+    pub fn value(&self) -> simd_json::value::tape::Value<'_, 'a> {
+        self.tape.as_value()
+    }
+
     /// The value of top-level key `name`.
     pub fn get(&self, name: &str) -> FieldValue<'a> {
         let value = self.tape.as_value();

@@ -54,9 +54,34 @@ pub struct Args {
     /// Folder for temporary sort runs (default: the system temp folder).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Compress the cut files: combined_cut_{N}x.jsonl.zst / .jsonl.gz.
+    #[arg(long, value_enum, default_value_t = CutCompression::None)]
+    pub compress: CutCompression,
     /// No progress or logs on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--compress`: how cut files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CutCompression {
+    /// Plain `.jsonl`.
+    None,
+    /// `.jsonl.zst`.
+    Zstd,
+    /// `.jsonl.gz`.
+    Gzip,
+}
+
+impl CutCompression {
+    /// The suffix added after `.jsonl` (the writer compresses by extension).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            CutCompression::None => "",
+            CutCompression::Zstd => ".zst",
+            CutCompression::Gzip => ".gz",
+        }
+    }
 }
 
 /// A validated run of `mix`.
@@ -84,6 +109,8 @@ pub struct Plan {
     pub memory_limit: u64,
     /// Where spills go.
     pub spill_dir: PathBuf,
+    /// Compression of the cut files.
+    pub compress: CutCompression,
     /// Quiet mode.
     pub quiet: bool,
 }
@@ -92,11 +119,7 @@ impl Args {
     /// Validate into a [`Plan`].
     pub fn plan(self) -> Result<Plan, UsageError> {
         let cuts = parse_cut_sizes(&self.cut_sizes).map_err(|e| UsageError(format!("CUT_SIZES / --cut-sizes: {e}")))?;
-        let tokenizer = self
-            .tokenizer
-            .or_else(|| std::env::var("TOKENIZER_MODEL").ok().filter(|s| !s.is_empty()))
-            .or_else(|| std::env::var("TOKENIZER_MODEL_NAME").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| DEFAULT_TOKENIZER.to_owned());
+        let tokenizer = crate::cmd::tokenizer_spec(self.tokenizer);
         if self.qa_per_doc == 0 {
             return Err(UsageError("QA_PER_DOC / --qa-per-doc must be at least 1".into()));
         }
@@ -117,6 +140,7 @@ impl Args {
             columns: Columns::with_mappings(&self.columns)?,
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir.unwrap_or_else(std::env::temp_dir),
+            compress: self.compress,
             quiet: self.quiet,
         })
     }

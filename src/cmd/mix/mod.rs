@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-pub use args::{parse_size, Args};
+pub use args::{parse_size, Args, DEFAULT_TOKENIZER};
 
 use std::sync::Arc;
 
@@ -76,6 +76,6 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     progress.finish();
     let manifest = report::Manifest::new(&plan, &found, &tokenizer, &feasibility, &outcome, started.elapsed());
     manifest.write(&plan.output.join("training_mix").join("manifest.json"))?;
-    report::print_summary(&outcome, plan.quiet);
+    report::print_summary(&outcome, plan.quiet)?;
     Ok(())
 }

@@ -81,7 +81,7 @@ pub async fn write_cuts(
     let mut outputs = Vec::new();
     let mut outcome = Outcome::default();
     for &n in feasible {
-        let path = dir.join(cut_file_name(n));
+        let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
         outputs.push(OutputFile::create(&path, None)?);
         outcome.cuts.push(CutResult { n, path, datasets: Vec::new(), bytes: 0 });
     }

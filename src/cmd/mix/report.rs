@@ -55,22 +55,26 @@ impl Feasibility {
     }
 }
 
-/// Print the per-cut tables and the final summary on stdout.
-pub fn print_summary(outcome: &Outcome, quiet: bool) {
+/// Print the per-cut tables and the final summary on stdout (one write, so
+/// a closed pipe is an error `exit` reports quietly, never a panic).
+pub fn print_summary(outcome: &Outcome, quiet: bool) -> std::io::Result<()> {
+    use std::fmt::Write as _;
     if quiet {
-        return;
+        return Ok(());
     }
+    let mut text = String::new();
     for cut in &outcome.cuts {
-        println!("cut {}x -> {}", cut.n, cut.path.display());
+        let _ = writeln!(text, "cut {}x -> {}", cut.n, cut.path.display());
         for (dataset, tally) in &cut.datasets {
-            println!("  {:<22} {:>10} samples {:>14} tokens", dataset.folder(), tally.samples, tally.tokens);
+            let _ = writeln!(text, "  {:<22} {:>10} samples {:>14} tokens", dataset.folder(), tally.samples, tally.tokens);
         }
     }
-    println!("{:>8}  {:>14}  {:>13}", "cut_size", "total_tokens", "total_samples");
+    let _ = writeln!(text, "{:>8}  {:>14}  {:>13}", "cut_size", "total_tokens", "total_samples");
     for cut in &outcome.cuts {
         let total = cut.total();
-        println!("{:>8}  {:>14}  {:>13}", cut.n, total.tokens, total.samples);
+        let _ = writeln!(text, "{:>8}  {:>14}  {:>13}", cut.n, total.tokens, total.samples);
     }
+    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
 }
 
 /// The manifest written beside the outputs.

@@ -1,0 +1,268 @@
+//! `knowmix stats`: what is in a JSONL mix or a step-03 folder. For
+//! records: count, bytes and tokens per `metadata.dataset`, and the
+//! min / median / p95 / max of `token_length` (read, or counted with
+//! `--tokenizer`). For a step-03 folder: rows, distinct raw documents and
+//! summaries per dataset (grouped on disk with [`crate::select::walk_groups`]),
+//! and which cut sizes `mix` could write.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use super::tokens::{with_parsed, RecordCounter, Template};
+use crate::columns::Columns;
+use crate::format::{parse_cut_sizes, Dataset};
+use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::read::{step03, LineBatch};
+use crate::chat_record;
+use crate::select::{self, GroupStats, Sampler};
+use crate::spill::ExternalSorter;
+
+const ABOUT: &str = "\
+Summarise JSONL records, or a step-03 folder.
+
+Records (files or stdin, plain/gzip/zstd): records, bytes and tokens per
+metadata.dataset (metadata may be an object or a JSON string holding one), and
+min / median / p95 / max token_length. Tokens come from each record's
+token_length, or are counted with --tokenizer as `knowmix tokens` does.
+Memory: 4 bytes per record (exact percentiles).
+
+Step-03 folder (given as a DIR): rows, distinct raw documents and summaries
+per dataset, and which --cut-sizes `knowmix mix` can write (a cut N is
+feasible when every summary dataset averages at least N summaries per raw
+document). Grouping sorts 40 bytes per row on disk, --memory-limit in memory.
+
+Compose: knowmix tokens < mix.jsonl | knowmix stats --json | jq .";
+
+/// Arguments of `knowmix stats`.
+#[derive(Debug, clap::Args)]
+#[command(about = "Summarise JSONL records or a step-03 folder (stdin by default)", long_about = ABOUT)]
+pub struct Args {
+    /// JSONL files, a step-03 folder, or `-` (stdin, the default).
+    #[arg(value_name = "FILE|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Count tokens with this tokenizer instead of reading token_length.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// The list of messages counted with --tokenizer.
+    #[arg(long, default_value = "messages")]
+    pub field: String,
+    /// Cut sizes checked for feasibility on a step-03 folder.
+    #[arg(long, default_value = "5,50")]
+    pub cut_sizes: String,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Memory for grouping before sorting on disk (e.g. 256MiB).
+    #[arg(long, default_value = "256MiB", value_parser = super::mix::parse_size)]
+    pub memory_limit: u64,
+}
+
+/// Records, bytes and tokens of one group.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    records: u64,
+    bytes: u64,
+    tokens: u64,
+    without_tokens: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.records += other.records;
+        self.bytes += other.bytes;
+        self.tokens += other.tokens;
+        self.without_tokens += other.without_tokens;
+    }
+
+    fn to_json(self) -> Value {
+        json!({"records": self.records, "bytes": self.bytes, "tokens": self.tokens, "without_token_length": self.without_tokens})
+    }
+}
+
+/// What one batch of records adds.
+#[derive(Default)]
+struct BatchStats {
+    datasets: BTreeMap<String, Tally>,
+    lengths: Vec<u32>,
+}
+
+/// Run `knowmix stats`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cuts = parse_cut_sizes(&args.cut_sizes).map_err(|e| crate::error::UsageError(format!("--cut-sizes: {e}")))?;
+    if let [dir] = &args.paths[..] {
+        if dir.is_dir() {
+            return super::block_on(step03_stats(dir.clone(), cuts, args));
+        }
+    }
+    let counter = match &args.tokenizer {
+        Some(spec) => Some(RecordCounter::load(spec, Template::Chat, args.field.clone())?.0),
+        None => None,
+    };
+    super::block_on(record_stats(args, counter.map(Arc::new)))
+}
+
+fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Result<BatchStats> {
+    let mut out = BatchStats::default();
+    for i in 0..batch.len() {
+        let (dataset, tokens) = with_parsed(batch, i, |line, at| {
+            let tokens = match counter {
+                Some(c) => Some(c.count(line, at)?),
+                None => chat_record::top_level_u64(line, "token_length"),
+            };
+            Ok((chat_record::metadata_dataset(line).unwrap_or_else(|| "(none)".into()), tokens))
+        })?;
+        let tally = out.datasets.entry(dataset).or_default();
+        tally.records += 1;
+        tally.bytes += batch.line(i).len() as u64 + 1;
+        match tokens {
+            Some(n) => {
+                tally.tokens += n;
+                out.lengths.push(u32::try_from(n).unwrap_or(u32::MAX));
+            }
+            None => tally.without_tokens += 1,
+        }
+    }
+    Ok(out)
+}
+
+async fn record_stats(args: Args, counter: Option<Arc<RecordCounter>>) -> anyhow::Result<()> {
+    let pool = WorkerPool::new(args.threads);
+    let (batches, reader) = spawn_reader(super::inputs_or_stdin(&args.paths), pool.threads() * 2);
+    let mut per_batch = pool.map_ordered(batches, move |batch| batch_stats(&batch, counter.as_deref()));
+    let mut total = BatchStats::default();
+    while let Some(batch) = per_batch.next().await {
+        let batch = batch?;
+        for (name, tally) in &batch.datasets {
+            total.datasets.entry(name.clone()).or_default().add(tally);
+        }
+        total.lengths.extend_from_slice(&batch.lengths);
+    }
+    reader.await.context("reader task failed")??;
+    total.lengths.sort_unstable();
+    let mut all = Tally::default();
+    total.datasets.values().for_each(|t| all.add(t));
+    let report = json!({
+        "total": all.to_json(),
+        "datasets": total.datasets.iter().map(|(k, t)| (k.clone(), t.to_json())).collect::<serde_json::Map<_, _>>(),
+        "token_length": percentiles(&total.lengths),
+    });
+    print_report(&report, args.json)
+}
+
+/// min / median / p95 / max of sorted `lengths` (nearest rank), or null.
+fn percentiles(sorted: &[u32]) -> Value {
+    if sorted.is_empty() {
+        return Value::Null;
+    }
+    let rank = |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    let n = sorted.len();
+    let median = if n % 2 == 1 { f64::from(sorted[n / 2]) } else { (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0 };
+    json!({"min": sorted[0], "median": median, "p95": rank(0.95), "max": sorted[n - 1]})
+}
+
+async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
+    let found = step03::discover(&dir)?;
+    let pool = WorkerPool::new(args.threads);
+    let spill = tempfile::Builder::new().prefix("knowmix-stats-").tempdir().context("cannot create a spill folder")?;
+    let mut datasets = serde_json::Map::new();
+    let mut means = Vec::new();
+    for files in &found.datasets {
+        let (rows, bytes, stats) = group_dataset(&pool, files.dataset, &files.files, spill.path(), args.memory_limit).await?;
+        if files.dataset.is_sampled() {
+            means.push(stats.mean_summaries());
+        }
+        datasets.insert(files.dataset.folder().into(), json!({
+            "rows": rows, "bytes": bytes, "raw_documents": stats.raw_documents,
+            "summaries": stats.summaries, "mean_summaries_per_raw_document": stats.mean_summaries(),
+        }));
+    }
+    let feasible: Vec<u32> = cuts.iter().copied().filter(|&n| means.iter().all(|&m| m >= f64::from(n))).collect();
+    let report = json!({
+        "step03": dir.display().to_string(),
+        "datasets": datasets,
+        "cut_sizes": cuts,
+        "feasible_cut_sizes": feasible,
+        "warnings": found.warnings,
+    });
+    print_report(&report, args.json)
+}
+
+/// Rows, bytes and grouping counts of one step-03 dataset.
+async fn group_dataset(
+    pool: &WorkerPool,
+    dataset: Dataset,
+    files: &[PathBuf],
+    spill: &Path,
+    memory: u64,
+) -> anyhow::Result<(u64, u64, GroupStats)> {
+    let columns = Arc::new(Columns::default());
+    let sampler = Sampler::new(0);
+    let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
+    let mut entries = pool.map_ordered(batches, move |batch| {
+        let bytes = batch.lines.iter().map(|l| (l.end - l.start) as u64 + 1).sum::<u64>();
+        let entries: Result<Vec<_>, _> = (0..batch.len())
+            .map(|i| {
+                with_parsed(&batch, i, |line, at| {
+                    let raw = line.required_str(columns.raw_for(dataset), at)?;
+                    Ok(sampler.entry(raw, line.required_str(&columns.document, at)?, batch.first_row + i as u64))
+                })
+            })
+            .collect();
+        entries.map(|e| (bytes, e))
+    });
+    let mut sorter = ExternalSorter::new(spill, memory as usize);
+    let mut bytes = 0;
+    while let Some(batch) = entries.next().await {
+        let (batch_bytes, batch_entries) = batch?;
+        bytes += batch_bytes;
+        for entry in batch_entries {
+            sorter.push(entry).context("cannot spill the grouping index")?;
+        }
+    }
+    let rows = reader.await.context("reader task failed")??;
+    let plan = select::Plan { qa_per_doc: 0, max_cut: 0 };
+    let stats = tokio::task::spawn_blocking(move || -> std::io::Result<GroupStats> {
+        select::walk_groups(sorter.finish()?, plan, |_| Ok(()))
+    })
+    .await
+    .context("grouping task failed")?
+    .context("cannot sort the grouping index on disk")?;
+    Ok((rows, bytes, stats))
+}
+
+fn print_report(report: &Value, as_json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let mut text = serde_json::to_vec_pretty(report)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
+    } else {
+        write_table(&mut out, report, "")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A plain indented rendering of the report, one `key: value` per line.
+fn write_table(out: &mut impl Write, value: &Value, indent: &str) -> std::io::Result<()> {
+    let Value::Object(map) = value else { return writeln!(out, "{indent}{value}") };
+    for (key, v) in map {
+        match v {
+            Value::Object(_) => {
+                writeln!(out, "{indent}{key}:")?;
+                write_table(out, v, &format!("{indent}  "))?;
+            }
+            _ => writeln!(out, "{indent}{key}: {v}")?,
+        }
+    }
+    Ok(())
+}
