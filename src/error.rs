@@ -62,7 +62,7 @@ pub enum RecordError {
         reason: String,
     },
     /// The line is not UTF-8.
-    #[error("{at}: invalid UTF-8 at byte {offset}")]
+    #[error("{at}: invalid UTF-8 near byte {offset}; the file must be UTF-8 JSON lines")]
     InvalidUtf8 {
         /// Where.
         at: Location,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::read::lines::{read_batches, LineError};
+use crate::read::lines::{read_batches, read_batches_blocking, LineError};
 use crate::read::{open, LineBatch};
 
 /// A fixed-size pool for CPU work (parse, render, count).
@@ -85,11 +85,7 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
     let task = tokio::spawn(async move {
         let mut rows = 0u64;
         for path in files {
-            let reader = open::open(&path).await.map_err(|source| LineError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-            rows += read_batches(reader, Arc::new(path), rows, &tx).await?;
+            rows += read_one(path, rows, &tx).await?;
             if tx.is_closed() {
                 break;
             }
@@ -104,3 +100,30 @@ pub type BatchStream = tokio_stream::wrappers::ReceiverStream<LineBatch>;
 
 /// The reader task: resolves to the number of rows read.
 pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
+
+/// Read one file: plain files on a blocking thread straight into batch
+/// buffers; stdin and compressed files through the async decoders.
+async fn read_one(path: PathBuf, first_row: u64, tx: &mpsc::Sender<LineBatch>) -> Result<u64, LineError> {
+    let open_err = |source| LineError::Open { path: path.display().to_string(), source };
+    if path.as_os_str() != "-" {
+        let mut file = std::fs::File::open(&path).map_err(open_err)?;
+        if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None {
+            let tx = tx.clone();
+            let path = Arc::new(path);
+            return tokio::task::spawn_blocking(move || read_batches_blocking(file, path, first_row, &tx))
+                .await
+                .expect("reader thread does not panic");
+        }
+    }
+    let reader = open::open(&path).await.map_err(open_err)?;
+    read_batches(reader, Arc::new(path), first_row, tx).await
+}
+
+/// The first bytes of `file`, leaving its position at the start.
+fn peek(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut head = Vec::with_capacity(4);
+    file.by_ref().take(4).read_to_end(&mut head)?;
+    file.rewind()?;
+    Ok(head)
+}

@@ -3,7 +3,7 @@
 //! first row number, so that any stage can say `file:line` in an error and
 //! rows keep a stable ordinal across passes. Blank lines are not rows.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::io::AsyncBufReadExt;
@@ -190,4 +190,159 @@ async fn read_line(
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', bytes)
+}
+
+/// Read size for the blocking reader.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Like [`read_batches`], for plain files on a blocking thread: bytes are
+/// read straight into the batch buffer (one copy, no line-by-line calls);
+/// only a line cut by the batch boundary is carried over.
+pub fn read_batches_blocking(
+    mut reader: impl std::io::Read,
+    path: Arc<PathBuf>,
+    first_row: u64,
+    tx: &mpsc::Sender<LineBatch>,
+) -> Result<u64, LineError> {
+    let mut cursor = Cursor { row: first_row, line_no: 0 };
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut batch = LineBatch::new(path.clone(), cursor.row);
+        batch.data.append(&mut carry);
+        let eof = fill(&mut reader, &mut batch.data, &path, cursor.line_no)?;
+        let complete = match memchr::memrchr(b'\n', &batch.data) {
+            _ if eof => batch.data.len(),
+            Some(nl) => nl + 1,
+            None => unreachable!("fill stops at EOF or after a newline"),
+        };
+        carry.extend_from_slice(&batch.data[complete..]);
+        batch.data.truncate(complete);
+        split_lines(&mut batch, &mut cursor);
+        if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+            break;
+        }
+        if eof {
+            break;
+        }
+    }
+    Ok(cursor.row - first_row)
+}
+
+struct Cursor {
+    row: u64,
+    line_no: u64,
+}
+
+/// Read until the buffer holds a batch and a newline, or EOF (true).
+fn fill(reader: &mut impl std::io::Read, data: &mut Vec<u8>, path: &Path, line_no: u64) -> Result<bool, LineError> {
+    let mut scanned = 0;
+    loop {
+        let old = data.len();
+        data.resize(old + READ_CHUNK, 0);
+        let n = loop {
+            match reader.read(&mut data[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    data.truncate(old);
+                    let path = path.display().to_string();
+                    return Err(LineError::Io { path, line: line_no + 1, source });
+                }
+            }
+        };
+        data.truncate(old + n);
+        if n == 0 {
+            return Ok(true);
+        }
+        if data.len() >= BATCH_BYTES && memchr::memchr(b'\n', &data[scanned..]).is_some() {
+            return Ok(false);
+        }
+        scanned = data.len();
+        if data.len() > MAX_LINE_BYTES + BATCH_BYTES {
+            let path = path.display().to_string();
+            return Err(LineError::TooLong { path, line: line_no + 1, max: MAX_LINE_BYTES });
+        }
+    }
+}
+
+/// Record every line of `batch.data` (all complete but maybe the last).
+fn split_lines(batch: &mut LineBatch, cursor: &mut Cursor) {
+    let len = batch.data.len();
+    let mut start = 0;
+    while start < len {
+        let (end, next, terminated) = match memchr::memchr(b'\n', &batch.data[start..]) {
+            Some(i) => (start + i, start + i + 1, true),
+            None => (len, len, false),
+        };
+        cursor.line_no += 1;
+        let mut stop = end;
+        if stop > start && batch.data[stop - 1] == b'\r' {
+            stop -= 1;
+        }
+        if !batch.data[start..stop].iter().all(u8::is_ascii_whitespace) {
+            batch.lines.push(Line { start, end: stop, line_no: cursor.line_no });
+            batch.unterminated_tail = !terminated;
+            cursor.row += 1;
+        }
+        start = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(batches: &[LineBatch]) -> Vec<(u64, u64, Vec<u8>, bool)> {
+        let mut out = Vec::new();
+        for b in batches {
+            for (i, l) in b.lines.iter().enumerate() {
+                out.push((b.first_row + i as u64, l.line_no, b.line(i).to_vec(), b.unterminated_tail && i + 1 == b.len()));
+            }
+        }
+        out
+    }
+
+    async fn both_ways(input: Vec<u8>) -> (Vec<(u64, u64, Vec<u8>, bool)>, u64) {
+        let path = Arc::new(PathBuf::from("t.jsonl"));
+        let (tx, mut rx) = mpsc::channel(1024);
+        let reader: InputReader = Box::pin(std::io::Cursor::new(input.clone()));
+        let rows = read_batches(reader, path.clone(), 5, &tx).await.unwrap();
+        drop(tx);
+        let mut async_batches = Vec::new();
+        while let Some(b) = rx.recv().await {
+            async_batches.push(b);
+        }
+        let (tx, mut rx) = mpsc::channel(1024);
+        let blocking_rows = tokio::task::spawn_blocking(move || {
+            read_batches_blocking(std::io::Cursor::new(input), path, 5, &tx).unwrap()
+        })
+        .await
+        .unwrap();
+        let mut blocking_batches = Vec::new();
+        while let Some(b) = rx.recv().await {
+            blocking_batches.push(b);
+        }
+        assert_eq!(rows, blocking_rows);
+        assert_eq!(lines_of(&async_batches), lines_of(&blocking_batches));
+        (lines_of(&blocking_batches), rows)
+    }
+
+    #[tokio::test]
+    async fn blocking_and_async_readers_agree() {
+        let (lines, rows) = both_ways(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}".to_vec()).await;
+        assert_eq!(rows, 3);
+        assert_eq!(lines[0], (5, 1, b"{\"a\":1}".to_vec(), false));
+        assert_eq!(lines[1], (6, 4, b"{\"b\":2}".to_vec(), false));
+        assert_eq!(lines[2], (7, 5, b"{\"c\":3}".to_vec(), true));
+        // Many batches, lines of every size around the batch boundary.
+        let mut big = Vec::new();
+        for i in 0..3000usize {
+            big.extend(std::iter::repeat_n(b'x', (i * 7919) % 4000));
+            big.push(b'\n');
+        }
+        let (lines, rows) = both_ways(big).await;
+        assert_eq!(rows as usize, lines.len());
+        assert!(rows > 2900);
+        assert_eq!(both_ways(Vec::new()).await.1, 0);
+    }
 }
