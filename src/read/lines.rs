@@ -56,6 +56,14 @@ impl LineBatch {
         }
     }
 
+    /// A batch holding `data` split into lines (for tests and benches).
+    pub fn from_bytes(path: Arc<PathBuf>, first_row: u64, data: Vec<u8>) -> Self {
+        let mut batch = LineBatch::new(path, first_row);
+        batch.data = data;
+        split_lines(&mut batch, &mut Cursor { row: first_row, line_no: 0 });
+        batch
+    }
+
     /// The bytes of line `i`.
     pub fn line(&self, i: usize) -> &[u8] {
         let l = self.lines[i];
