@@ -149,18 +149,9 @@ pub fn write_compressed(path: &Path, bytes: &[u8]) {
     std::fs::write(path, data).unwrap();
 }
 
-/// Decompress by magic bytes.
+/// Decompress by magic bytes (same as [`read_plain`]).
 pub fn read_decompressed(path: &Path) -> Vec<u8> {
-    let raw = std::fs::read(path).unwrap();
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
-        out
-    } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        zstd::decode_all(&raw[..]).unwrap()
-    } else {
-        raw
-    }
+    read_plain(path)
 }
 
 /// Run `bash -c "set -o pipefail; <knowmix> ARGS | head -1"`: (status of
