@@ -9,7 +9,9 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             if is_broken_pipe(&err) {
                 return 0;
             }
-            eprintln!("knowmix: error: {err:#}");
+            // One line, whatever the causes say: logs and scripts grep it.
+            let message = format!("{err:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("knowmix: error: {message}");
             if err.downcast_ref::<crate::error::UsageError>().is_some() {
                 2
             } else if err.downcast_ref::<Interrupted>().is_some() {

@@ -89,7 +89,9 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
                 path: path.display().to_string(),
                 source,
             })?;
-            rows += read_batches(reader, Arc::new(path), rows, &tx).await?;
+            rows += read_batches(reader, Arc::new(path.clone()), rows, &tx)
+                .await
+                .map_err(|e| e.in_file(&path))?;
             if tx.is_closed() {
                 break;
             }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::columns::Columns;
 use crate::error::UsageError;
 use crate::format::parse_cut_sizes;
+use crate::records::OnError;
 use crate::tokenize::chat::{self, LoadedTokenizer};
 
 /// The default tokenizer id (resolved in the HF cache, else embedded).
@@ -54,6 +55,13 @@ pub struct Args {
     /// Folder for temporary sort runs (default: the system temp folder).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Bad input rows: `fail` stops at the first one; `skip` sets them
+    /// aside in `training_mix/rejected.jsonl` and counts them.
+    #[arg(long, value_enum, default_value_t = OnError::Fail)]
+    pub on_error: OnError,
+    /// Rewrite every cut even when the manifest says it is up to date.
+    #[arg(long)]
+    pub force: bool,
     /// No progress or logs on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -84,6 +92,10 @@ pub struct Plan {
     pub memory_limit: u64,
     /// Where spills go.
     pub spill_dir: PathBuf,
+    /// What to do with bad rows.
+    pub on_error: OnError,
+    /// Ignore up-to-date outputs.
+    pub force: bool,
     /// Quiet mode.
     pub quiet: bool,
 }
@@ -117,6 +129,8 @@ impl Args {
             columns: Columns::with_mappings(&self.columns)?,
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir.unwrap_or_else(std::env::temp_dir),
+            on_error: self.on_error,
+            force: self.force,
             quiet: self.quiet,
         })
     }
