@@ -39,6 +39,7 @@ fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathB
 }
 
 fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let cuts: &[&str] = if extra.contains(&"--cut-sizes") { &[] } else { &["--cut-sizes", "1,3"] };
     knowmix()
         .arg("mix")
         .arg("--input")
@@ -47,7 +48,8 @@ fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
         .arg(out)
         .arg("--tokenizer")
         .arg(llama_dir())
-        .args(["--cut-sizes", "1,3", "--quiet"])
+        .args(cuts)
+        .arg("--quiet")
         .args(extra)
         .output()
         .unwrap()
