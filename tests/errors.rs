@@ -369,3 +369,26 @@ fn killed_runs_then_rerun_give_the_same_bytes() {
     }
     assert!(!outputs(&out).iter().any(|n| n.contains(".partial-")), "{:?}", outputs(&out));
 }
+
+/// A disk-full run on a 2 MiB tmpfs (skipped where mount is not allowed):
+/// a clear error, and no cut of the set appears when one does not fit.
+#[test]
+fn disk_full_is_clear_and_commits_nothing() {
+    let dir = tempdir();
+    let mnt = dir.path().join("tiny");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("cannot mount a tmpfs here; disk-full test skipped");
+        return;
+    }
+    let out = mnt.join("out");
+    let run = mix(&fixture("step_03"), &out, &[]);
+    let left = outputs(&out);
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write output (disk full"), "{stderr}");
+    assert_eq!(stderr.matches("No space left").count(), 1, "{stderr}");
+}

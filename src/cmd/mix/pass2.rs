@@ -120,9 +120,13 @@ pub async fn write_cuts(
             cut.datasets.push((dataset, tally));
         }
     }
-    for ((cut, output), hasher) in outcome.cuts.iter_mut().zip(outputs).zip(hashers) {
+    for ((cut, output), hasher) in outcome.cuts.iter_mut().zip(outputs.iter_mut()).zip(hashers) {
         cut.bytes = output.bytes();
         cut.digest = format!("{:032x}", hasher.digest128());
+        output.finish().await?;
+    }
+    rejects.finish().await?;
+    for output in outputs {
         output.commit().await?;
     }
     Ok(outcome)

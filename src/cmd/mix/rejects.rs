@@ -64,6 +64,14 @@ impl Rejects {
         Value::Array(self.counts().into_iter().map(|(file, lines)| json!({"file": file, "lines": lines})).collect())
     }
 
+    /// Finish writing (before the cuts are committed: a full disk shows here).
+    pub async fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some(out) = self.out.as_mut() {
+            out.finish().await?;
+        }
+        Ok(())
+    }
+
     /// Log the counts and move `rejected.jsonl` into place.
     pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<()> {
         for (file, n) in self.counts() {
