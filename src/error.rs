@@ -71,6 +71,42 @@ pub enum RecordError {
     },
 }
 
+impl RecordError {
+    /// Where the row is.
+    pub fn location(&self) -> &Location {
+        match self {
+            RecordError::Malformed { at, .. }
+            | RecordError::WrongType { at, .. }
+            | RecordError::MissingColumns { at, .. }
+            | RecordError::Template { at, .. }
+            | RecordError::InvalidUtf8 { at, .. } => at,
+        }
+    }
+
+    /// The message without its `file:line: ` prefix.
+    pub fn reason(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("{}: ", self.location());
+        text.strip_prefix(&prefix).map(str::to_owned).unwrap_or(text)
+    }
+
+    /// The same error for a file's last line when it has no newline: a
+    /// parse failure there most likely means the writer was cut short.
+    pub fn on_truncated_tail(self) -> Self {
+        match self {
+            RecordError::Malformed { at, reason } => RecordError::Malformed {
+                at,
+                reason: format!("{reason} (truncated last line? it has no final newline)"),
+            },
+            RecordError::InvalidUtf8 { at, offset } => RecordError::Malformed {
+                at,
+                reason: format!("invalid UTF-8 at byte {offset} (truncated last line? it has no final newline)"),
+            },
+            other => other,
+        }
+    }
+}
+
 /// A mistake in how knowmix was invoked (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

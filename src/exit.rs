@@ -9,7 +9,9 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             if is_broken_pipe(&err) {
                 return 0;
             }
-            eprintln!("knowmix: error: {err:#}");
+            // One line, whatever the causes say: logs and scripts grep it.
+            let message = one_line(&err);
+            eprintln!("knowmix: error: {message}");
             if err.downcast_ref::<crate::error::UsageError>().is_some() {
                 2
             } else if err.downcast_ref::<Interrupted>().is_some() {
@@ -19,6 +21,23 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             }
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause whose words an
+/// outer message already quotes.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

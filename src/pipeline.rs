@@ -85,7 +85,7 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
     let task = tokio::spawn(async move {
         let mut rows = 0u64;
         for path in files {
-            rows += read_one(path, rows, &tx).await?;
+            rows += read_one(path.clone(), rows, &tx).await.map_err(|e| e.in_file(&path))?;
             if tx.is_closed() {
                 break;
             }

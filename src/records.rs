@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::columns::Columns;
-use crate::error::RecordError;
+use crate::error::{Location, RecordError};
 use crate::format::{self, Dataset, OutputRecord, Turn};
 use crate::read::fields::{location, FieldParser, FieldValue, ParsedLine};
 use crate::read::LineBatch;
@@ -49,6 +49,8 @@ pub struct BuiltBatch {
     pub records: Vec<BuiltRecord>,
     /// Rows dropped by the GPT-OSS filter.
     pub dropped: u64,
+    /// Rows set aside under [`OnError::Skip`].
+    pub rejected: Vec<Rejected>,
 }
 
 /// The output of pass 1 over one batch.
@@ -58,10 +60,43 @@ pub struct IndexedBatch {
     pub entries: Vec<IndexEntry>,
     /// Rows dropped by the GPT-OSS filter.
     pub dropped: u64,
+    /// Rows set aside under [`OnError::Skip`].
+    pub rejected: Vec<Rejected>,
 }
 
 /// A row-level failure, with the row's place.
 pub type RowError = RecordError;
+
+/// What to do with a row that cannot be used (`--on-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnError {
+    /// Stop at the first bad row (the default).
+    #[default]
+    Fail,
+    /// Set bad rows aside as [`Rejected`] and go on.
+    Skip,
+}
+
+/// A row set aside under [`OnError::Skip`]: where, why, and its raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// File and line.
+    pub at: Location,
+    /// What was wrong (without the location).
+    pub reason: String,
+    /// The line as read (before parsing).
+    pub text: Vec<u8>,
+}
+
+/// The columns of one usable row, checked.
+struct Fields<'a> {
+    question: &'a str,
+    response: &'a str,
+    document: &'a str,
+    raw_document: &'a str,
+    outline: &'a str,
+    thinking: Option<&'a str>,
+}
 
 thread_local! {
     static PARSER: std::cell::RefCell<FieldParser> = std::cell::RefCell::new(FieldParser::default());
@@ -70,50 +105,100 @@ thread_local! {
 fn with_row<R>(
     batch: &mut LineBatch,
     i: usize,
-    f: impl FnOnce(&ParsedLine<'_>, &dyn Fn() -> crate::error::Location) -> Result<R, RowError>,
+    f: impl FnOnce(&ParsedLine<'_>, &dyn Fn() -> Location) -> Result<R, RowError>,
 ) -> Result<R, RowError> {
     let line = batch.lines[i];
+    let tail = batch.unterminated_tail && i + 1 == batch.len();
     let path = batch.path.clone();
     let at = move || location(&path, line.line_no);
     let bytes = &mut batch.data[line.start..line.end];
-    PARSER.with(|p| {
+    let result = PARSER.with(|p| {
         let mut parser = p.borrow_mut();
         let row = parser.parse(bytes, &at)?;
         f(&row, &at)
-    })
+    });
+    result.map_err(|e| if tail { e.on_truncated_tail() } else { e })
+}
+
+/// Applies the policy to a row's result: `Ok(None)` for a rejected row.
+struct Policy {
+    on_error: OnError,
+    /// The batch's bytes before parsing mutated them (skip mode only).
+    original: Option<Vec<u8>>,
+}
+
+impl Policy {
+    fn new(on_error: OnError, batch: &LineBatch) -> Self {
+        let original = (on_error == OnError::Skip).then(|| batch.data.clone());
+        Policy { on_error, original }
+    }
+
+    fn settle<R>(
+        &self,
+        result: Result<R, RowError>,
+        line: &crate::read::Line,
+        rejected: &mut Vec<Rejected>,
+    ) -> Result<Option<R>, RowError> {
+        match (result, self.on_error) {
+            (Ok(r), _) => Ok(Some(r)),
+            (Err(e), OnError::Fail) => Err(e),
+            (Err(e), OnError::Skip) => {
+                let text = self.original.as_ref().map(|o| o[line.start..line.end].to_vec()).unwrap_or_default();
+                rejected.push(Rejected { at: e.location().clone(), reason: e.reason(), text });
+                Ok(None)
+            }
+        }
+    }
 }
 
 impl RecordBuilder {
-    /// Pass 1: index the summary rows of a batch.
-    pub fn index_batch(&self, mut batch: LineBatch, sampler: Sampler) -> Result<IndexedBatch, RowError> {
+    /// Pass 1: index the rows of a sampled `dataset`'s batch. Every column
+    /// pass 2 needs is checked here, so a row that fails is never picked.
+    pub fn index_batch(
+        &self,
+        dataset: Dataset,
+        mut batch: LineBatch,
+        sampler: Sampler,
+        on_error: OnError,
+    ) -> Result<IndexedBatch, RowError> {
         let mut out = IndexedBatch::default();
+        let policy = Policy::new(on_error, &batch);
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
             let entry = with_row(&mut batch, i, |line, at| {
-                if self.gpt_oss && format::gpt_oss_drops(line.required_str(&self.columns.question, at)?) {
-                    return Ok(None);
-                }
-                let raw = line.required_str(&self.columns.raw_document, at)?;
-                let doc = line.required_str(&self.columns.document, at)?;
-                Ok(Some(sampler.entry(raw, doc, row)))
-            })?;
-            match entry {
-                Some(e) => out.entries.push(e),
-                None => out.dropped += 1,
+                Ok(self.fields(dataset, line, at)?.map(|f| sampler.entry(f.raw_document, f.document, row)))
+            });
+            match policy.settle(entry, &batch.lines[i], &mut out.rejected)? {
+                Some(Some(e)) => out.entries.push(e),
+                Some(None) => out.dropped += 1,
+                None => {}
             }
         }
         Ok(out)
     }
 
-    /// Pass 2: build the records of a batch. `picks` (sorted by row) chooses
-    /// rows of sampled datasets; `None` keeps every row.
+    /// Pass 2: build the records of a batch, failing on the first bad row.
+    /// `picks` (sorted by row) chooses rows of sampled datasets; `None`
+    /// keeps every row.
     pub fn build_batch(
+        &self,
+        dataset: Dataset,
+        batch: LineBatch,
+        picks: Option<Vec<Pick>>,
+    ) -> Result<BuiltBatch, RowError> {
+        self.build_batch_with(dataset, batch, picks, OnError::Fail)
+    }
+
+    /// [`RecordBuilder::build_batch`] with a policy for bad rows.
+    pub fn build_batch_with(
         &self,
         dataset: Dataset,
         mut batch: LineBatch,
         picks: Option<Vec<Pick>>,
+        on_error: OnError,
     ) -> Result<BuiltBatch, RowError> {
         let mut out = BuiltBatch::default();
+        let policy = Policy::new(on_error, &batch);
         let chosen: Vec<(usize, u32)> = match picks {
             Some(picks) => picks
                 .iter()
@@ -122,22 +207,24 @@ impl RecordBuilder {
             None => (0..batch.len()).map(|i| (i, 0)).collect(),
         };
         for (i, level) in chosen {
-            let kept = with_row(&mut batch, i, |line, at| self.build_row(dataset, line, at, &mut out.data))?;
-            match kept {
-                Some(tokens) => out.records.push(BuiltRecord { end: out.data.len(), level, tokens }),
-                None => out.dropped += 1,
+            let mark = out.data.len();
+            let kept = with_row(&mut batch, i, |line, at| self.build_row(dataset, line, at, &mut out.data));
+            match policy.settle(kept, &batch.lines[i], &mut out.rejected)? {
+                Some(Some(tokens)) => out.records.push(BuiltRecord { end: out.data.len(), level, tokens }),
+                Some(None) => out.dropped += 1,
+                None => out.data.truncate(mark),
             }
         }
         Ok(out)
     }
 
-    fn build_row(
+    /// The checked columns of a row; `None` when the GPT-OSS filter drops it.
+    fn fields<'a>(
         &self,
         dataset: Dataset,
-        line: &ParsedLine<'_>,
-        at: &dyn Fn() -> crate::error::Location,
-        out: &mut Vec<u8>,
-    ) -> Result<Option<u64>, RowError> {
+        line: &ParsedLine<'a>,
+        at: &dyn Fn() -> Location,
+    ) -> Result<Option<Fields<'a>>, RowError> {
         let c = &self.columns;
         let question = line.required_str(&c.question, at)?;
         if self.gpt_oss && format::gpt_oss_drops(question) {
@@ -162,22 +249,35 @@ impl RecordBuilder {
                 })
             }
         };
-        let user = dataset.user_content(outline, document, question);
-        let answer = format::clean_response(response, self.gpt_oss);
+        Ok(Some(Fields { question, response, document, raw_document, outline, thinking }))
+    }
+
+    fn build_row(
+        &self,
+        dataset: Dataset,
+        line: &ParsedLine<'_>,
+        at: &dyn Fn() -> Location,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<u64>, RowError> {
+        let Some(f) = self.fields(dataset, line, at)? else {
+            return Ok(None);
+        };
+        let user = dataset.user_content(f.outline, f.document, f.question);
+        let answer = format::clean_response(f.response, self.gpt_oss);
         let messages = [
             Turn { role: "user", content: &user, thinking: None },
-            Turn { role: "assistant", content: &answer, thinking },
+            Turn { role: "assistant", content: &answer, thinking: f.thinking },
         ];
         let tokens = self.length.token_length(&messages).map_err(|reason| RecordError::Template {
             at: at(),
             reason,
         })?;
-        let metadata = format::metadata_string(document, raw_document);
+        let metadata = format::metadata_string(f.document, f.raw_document);
         let record = OutputRecord {
-            question,
-            document_outline: outline,
-            raw_document,
-            document,
+            question: f.question,
+            document_outline: f.outline,
+            raw_document: f.raw_document,
+            document: f.document,
             messages,
             metadata: &metadata,
             token_length: tokens,

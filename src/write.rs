@@ -24,7 +24,7 @@ type Sink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// Output errors name the destination.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: cannot write output: {source}{hint}")]
+#[error("{path}: cannot write output{hint}")]
 pub struct WriteError {
     /// The destination.
     pub path: String,
@@ -55,6 +55,7 @@ pub struct OutputFile {
     target: PathBuf,
     temp: Option<tempfile::TempPath>,
     bytes: u64,
+    finished: bool,
 }
 
 impl OutputFile {
@@ -64,7 +65,7 @@ impl OutputFile {
         let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
         if target == Path::new("-") {
             let sink = wrap(Box::pin(FlushOnShutdown(tokio::io::stdout())), kind);
-            return Ok(OutputFile { sink, target: target.into(), temp: None, bytes: 0 });
+            return Ok(OutputFile { sink, target: target.into(), temp: None, bytes: 0, finished: false });
         }
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -79,7 +80,7 @@ impl OutputFile {
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
         let sink = wrap(Box::pin(tokio::fs::File::from_std(file)), kind);
-        Ok(OutputFile { sink, target: target.into(), temp: Some(path), bytes: 0 })
+        Ok(OutputFile { sink, target: target.into(), temp: Some(path), bytes: 0, finished: false })
     }
 
     /// Append bytes.
@@ -96,14 +97,28 @@ impl OutputFile {
         self.bytes
     }
 
-    /// Finish the stream and move the file into place.
-    pub async fn commit(mut self) -> Result<PathBuf, WriteError> {
-        let target = self.target.clone();
-        let err = |e| WriteError::new(&target, e);
+    /// Finish the stream and fsync, without moving the file into place:
+    /// finish every output of a set first (that is where a full disk
+    /// shows), then commit them all, so a set appears whole or not at all.
+    pub async fn finish(&mut self) -> Result<(), WriteError> {
+        if self.finished {
+            return Ok(());
+        }
+        let err = |e| WriteError::new(&self.target, e);
         self.sink.shutdown().await.map_err(err)?;
+        if let Some(temp) = &self.temp {
+            std::fs::File::open(temp).and_then(|f| f.sync_all()).map_err(err)?;
+        }
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Finish the stream (if not yet) and move the file into place.
+    pub async fn commit(mut self) -> Result<PathBuf, WriteError> {
+        self.finish().await?;
+        let target = self.target.clone();
         if let Some(temp) = self.temp.take() {
-            std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(err)?;
-            temp.persist(&target).map_err(|e| err(e.error))?;
+            temp.persist(&target).map_err(|e| WriteError::new(&target, e.error))?;
         }
         Ok(target)
     }

@@ -94,6 +94,18 @@ pub enum LineError {
         /// Cause.
         source: std::io::Error,
     },
+    /// A gzip or zstd stream ended early or holds bad data.
+    #[error("{path}: {format} stream is truncated or corrupt (failed near line {line}): {source}")]
+    Corrupt {
+        /// File.
+        path: String,
+        /// `gzip` or `zstd`.
+        format: &'static str,
+        /// Line being read.
+        line: u64,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// The file cannot be opened.
     #[error("{path}: cannot open: {source}")]
     Open {
@@ -112,6 +124,25 @@ pub enum LineError {
         /// The limit.
         max: usize,
     },
+}
+
+impl LineError {
+    /// Name a read failure in a compressed file for what it is: the
+    /// decoder hit a truncated or corrupt stream. `path`'s magic bytes say
+    /// whether it is compressed.
+    pub fn in_file(self, path: &std::path::Path) -> Self {
+        let LineError::Io { path: name, line, source } = self else { return self };
+        let mut head = [0u8; 4];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        let format = match super::open::Compression::sniff(&head[..n]) {
+            super::open::Compression::Gzip => "gzip",
+            super::open::Compression::Zstd => "zstd",
+            super::open::Compression::None => return LineError::Io { path: name, line, source },
+        };
+        LineError::Corrupt { path: name, format, line, source }
+    }
 }
 
 /// Read `reader` to the end, sending each full batch to `tx` (stops early,

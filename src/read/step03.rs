@@ -84,10 +84,11 @@ pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
                 .push(format!("{}: no .jsonl files, dataset skipped", dir.display()));
             continue;
         }
-        let bytes = files
-            .iter()
-            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-            .sum();
+        let sizes: Vec<u64> = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).collect();
+        for (file, _) in files.iter().zip(&sizes).filter(|(_, &size)| size == 0) {
+            found.warnings.push(format!("{}: empty file", file.display()));
+        }
+        let bytes = sizes.iter().sum();
         found.datasets.push(DatasetFiles { dataset, files, bytes });
     }
     if found.datasets.is_empty() {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::columns::Columns;
 use crate::error::UsageError;
 use crate::format::parse_cut_sizes;
+use crate::records::OnError;
 use crate::tokenize::chat::{self, LoadedTokenizer};
 
 /// The default tokenizer id (resolved in the HF cache, else embedded).
@@ -57,6 +58,13 @@ pub struct Args {
     /// Compress the cut files: combined_cut_{N}x.jsonl.zst / .jsonl.gz.
     #[arg(long, value_enum, default_value_t = CutCompression::None)]
     pub compress: CutCompression,
+    /// Bad input rows: `fail` stops at the first one; `skip` sets them
+    /// aside in `training_mix/rejected.jsonl` and counts them.
+    #[arg(long, value_enum, default_value_t = OnError::Fail)]
+    pub on_error: OnError,
+    /// Rewrite every cut even when the manifest says it is up to date.
+    #[arg(long)]
+    pub force: bool,
     /// No progress or logs on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -111,6 +119,10 @@ pub struct Plan {
     pub spill_dir: PathBuf,
     /// Compression of the cut files.
     pub compress: CutCompression,
+    /// What to do with bad rows.
+    pub on_error: OnError,
+    /// Ignore up-to-date outputs.
+    pub force: bool,
     /// Quiet mode.
     pub quiet: bool,
 }
@@ -141,6 +153,8 @@ impl Args {
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir.unwrap_or_else(std::env::temp_dir),
             compress: self.compress,
+            on_error: self.on_error,
+            force: self.force,
             quiet: self.quiet,
         })
     }

@@ -9,7 +9,9 @@
 mod args;
 mod pass1;
 mod pass2;
+mod rejects;
 mod report;
+mod resume;
 
 use std::time::Instant;
 
@@ -19,7 +21,8 @@ pub use args::{parse_size, Args, DEFAULT_TOKENIZER};
 
 use std::sync::Arc;
 
-use crate::records::RecordBuilder;
+use crate::records::{OnError, RecordBuilder};
+use crate::write::remove_stale_partials;
 use crate::pipeline::WorkerPool;
 use crate::progress::{plain_total, Progress};
 use crate::read::step03;
@@ -43,6 +46,15 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     }
     let tokenizer = plan.load_tokenizer()?;
     plan.log(&format!("tokenizer: {}", tokenizer.description));
+    let dir = plan.output.join("training_mix");
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    remove_stale_partials(&dir);
+    let fingerprint = resume::fingerprint(&plan, &found, &tokenizer);
+    let manifest_path = dir.join("manifest.json");
+    let previous = if plan.force { None } else { resume::Previous::load(&manifest_path, &fingerprint) };
+    if previous.as_ref().is_some_and(|p| all_up_to_date(&plan, p, &dir)) {
+        return Ok(());
+    }
     let spill = tempfile::Builder::new()
         .prefix("knowmix-spill-")
         .tempdir_in(&plan.spill_dir)
@@ -53,11 +65,13 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         gpt_oss: plan.gpt_oss,
         length: tokenizer.length.clone(),
     });
+    let mut rejects = rejects::Rejects::new(&dir, plan.on_error)?;
     let sampled: Vec<_> = found.datasets.iter().filter(|d| d.dataset.is_sampled()).collect();
     let progress = Progress::bytes("index", plain_total(sampled.iter().flat_map(|d| &d.files)), plan.quiet);
     let mut selections = Vec::new();
     for files in sampled {
-        let selection = pass1::index_dataset(&plan, &pool, &builder, files, spill.path(), &progress).await?;
+        let selection =
+            pass1::index_dataset(&plan, &pool, &builder, files, spill.path(), &mut rejects, &progress).await?;
         selections.push(selection);
     }
     progress.finish();
@@ -71,11 +85,57 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
             feasibility.explain().join("; ")
         );
     }
+    let (carried, stale) = split_up_to_date(&plan, previous.as_ref(), &feasibility.feasible, &dir);
     let progress = Progress::bytes("write", plain_total(found.datasets.iter().flat_map(|d| &d.files)), plan.quiet);
-    let outcome = pass2::write_cuts(&plan, &pool, &builder, &found, selections, &feasibility.feasible, &progress).await?;
+    let outcome =
+        pass2::write_cuts(&plan, &pool, &builder, &found, selections, &stale, &mut rejects, &progress).await?;
     progress.finish();
+    let skipped = if plan.on_error == OnError::Skip { rejects.manifest() } else { serde_json::Value::Null };
+    rejects.commit(|line| plan.log(line)).await?;
     let manifest = report::Manifest::new(&plan, &found, &tokenizer, &feasibility, &outcome, started.elapsed());
-    manifest.write(&plan.output.join("training_mix").join("manifest.json"))?;
+    // Last: a cut file only counts as up to date once this names it.
+    manifest.finish(&fingerprint, skipped, carried).write(&manifest_path)?;
     report::print_summary(&outcome, plan.quiet)?;
     Ok(())
+}
+
+/// Whether every feasible cut (judged by the stored means) is up to date;
+/// logs them when so.
+fn all_up_to_date(plan: &args::Plan, previous: &resume::Previous, dir: &std::path::Path) -> bool {
+    let Some(means) = previous.means() else { return false };
+    let feasibility = report::Feasibility::from_means(&plan.cuts, means);
+    let fresh = !feasibility.feasible.is_empty()
+        && feasibility.feasible.iter().all(|&n| previous.up_to_date(n, dir).is_some());
+    if fresh {
+        for line in feasibility.explain() {
+            plan.log(&line);
+        }
+        for n in &feasibility.feasible {
+            plan.log(&format!("cut {n}: up to date"));
+        }
+        plan.log("nothing to do; pass --force to rewrite");
+    }
+    fresh
+}
+
+/// Split the feasible cuts into up-to-date ones (their manifest entries)
+/// and the ones to write.
+fn split_up_to_date(
+    plan: &args::Plan,
+    previous: Option<&resume::Previous>,
+    feasible: &[u32],
+    dir: &std::path::Path,
+) -> (Vec<serde_json::Value>, Vec<u32>) {
+    let mut carried = Vec::new();
+    let mut stale = Vec::new();
+    for &n in feasible {
+        match previous.and_then(|p| p.up_to_date(n, dir)) {
+            Some(entry) => {
+                plan.log(&format!("cut {n}: up to date"));
+                carried.push(entry);
+            }
+            None => stale.push(n),
+        }
+    }
+    (carried, stale)
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use futures::StreamExt;
 
 use super::args::Plan;
+use super::rejects::Rejects;
 use crate::records::RecordBuilder;
 use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
@@ -35,6 +36,7 @@ pub async fn index_dataset(
     builder: &Arc<RecordBuilder>,
     files: &DatasetFiles,
     spill: &Path,
+    rejects: &mut Rejects,
     progress: &Progress,
 ) -> anyhow::Result<Selection> {
     let sampler = Sampler::new(plan.seed);
@@ -43,12 +45,14 @@ pub async fn index_dataset(
     let shown = progress.clone();
     let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
     let worker = builder.clone();
-    let mut indexed = pool.map_ordered(batches, move |batch| worker.index_batch(batch, sampler));
+    let (dataset, on_error) = (files.dataset, plan.on_error);
+    let mut indexed = pool.map_ordered(batches, move |batch| worker.index_batch(dataset, batch, sampler, on_error));
     let mut index = ExternalSorter::new(spill, plan.sort_budget());
     let mut dropped = 0;
     while let Some(batch) = indexed.next().await {
         let batch = batch?;
         dropped += batch.dropped;
+        rejects.add(batch.rejected).await?;
         for entry in batch.entries {
             index.push(entry).context("cannot spill the index; check --spill-dir")?;
         }

@@ -12,6 +12,7 @@ use futures::StreamExt;
 
 use super::args::Plan;
 use super::pass1::Selection;
+use super::rejects::Rejects;
 use crate::records::{BuiltBatch, RecordBuilder};
 use crate::format::{cut_file_name, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
@@ -20,7 +21,8 @@ use crate::read::step03::Discovery;
 use crate::read::LineBatch;
 use crate::select::Pick;
 use crate::spill::Sorted;
-use crate::write::{remove_stale_partials, OutputFile};
+use crate::write::OutputFile;
+use xxhash_rust::xxh3::Xxh3Default as Xxh3;
 
 /// Samples and tokens of one dataset in one cut.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +44,8 @@ pub struct CutResult {
     pub datasets: Vec<(Dataset, Tally)>,
     /// Uncompressed bytes.
     pub bytes: u64,
+    /// xxh3-128 of the bytes, hex.
+    pub digest: String,
 }
 
 impl CutResult {
@@ -73,17 +77,17 @@ pub async fn write_cuts(
     found: &Discovery,
     selections: Vec<Selection>,
     feasible: &[u32],
+    rejects: &mut Rejects,
     progress: &Progress,
 ) -> anyhow::Result<Outcome> {
     let dir = plan.output.join("training_mix");
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
-    remove_stale_partials(&dir);
     let mut outputs = Vec::new();
+    let mut hashers = vec![Xxh3::new(); feasible.len()];
     let mut outcome = Outcome::default();
     for &n in feasible {
         let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
         outputs.push(OutputFile::create(&path, None)?);
-        outcome.cuts.push(CutResult { n, path, datasets: Vec::new(), bytes: 0 });
+        outcome.cuts.push(CutResult { n, path, datasets: Vec::new(), bytes: 0, digest: String::new() });
     }
     let mut selections: BTreeMap<Dataset, Selection> = selections.into_iter().map(|s| (s.dataset, s)).collect();
     for files in &found.datasets {
@@ -99,16 +103,18 @@ pub async fn write_cuts(
         let dataset = files.dataset;
         let with_picks = batches.map(attach_picks(picks));
         let worker = builder.clone();
+        let on_error = plan.on_error;
         let mut built = pool.map_ordered(with_picks, move |(batch, picks)| match picks {
-            Ok(picks) => worker.build_batch(dataset, batch, picks).map_err(anyhow::Error::from),
+            Ok(picks) => worker.build_batch_with(dataset, batch, picks, on_error).map_err(anyhow::Error::from),
             Err(e) => Err(anyhow::Error::from(e).context("cannot read the selection back from --spill-dir")),
         });
         let mut tallies = vec![Tally::default(); feasible.len()];
         let mut dropped = 0;
         while let Some(batch) = built.next().await {
-            let batch = batch?;
+            let mut batch = batch?;
             dropped += batch.dropped;
-            append_to_cuts(&batch, feasible, &mut outputs, &mut tallies).await?;
+            rejects.add(std::mem::take(&mut batch.rejected)).await?;
+            append_to_cuts(&batch, feasible, &mut outputs, &mut tallies, &mut hashers).await?;
         }
         let rows = reader.await.context("reader task failed")??;
         outcome.rows.insert(dataset, rows);
@@ -119,8 +125,13 @@ pub async fn write_cuts(
             cut.datasets.push((dataset, tally));
         }
     }
-    for (cut, output) in outcome.cuts.iter_mut().zip(outputs) {
+    for ((cut, output), hasher) in outcome.cuts.iter_mut().zip(outputs.iter_mut()).zip(hashers) {
         cut.bytes = output.bytes();
+        cut.digest = format!("{:032x}", hasher.digest128());
+        output.finish().await?;
+    }
+    rejects.finish().await?;
+    for output in outputs {
         output.commit().await?;
     }
     Ok(outcome)
@@ -160,8 +171,10 @@ async fn append_to_cuts(
     cuts: &[u32],
     outputs: &mut [OutputFile],
     tallies: &mut [Tally],
+    hashers: &mut [Xxh3],
 ) -> anyhow::Result<()> {
-    for ((&n, output), tally) in cuts.iter().zip(outputs.iter_mut()).zip(tallies.iter_mut()) {
+    let per_cut = outputs.iter_mut().zip(tallies.iter_mut()).zip(hashers.iter_mut());
+    for (&n, ((output, tally), hasher)) in cuts.iter().zip(per_cut) {
         let mut kept: Vec<u8> = Vec::new();
         let mut start = 0;
         // Common case: the whole batch goes to this cut; skip the copy.
@@ -178,7 +191,9 @@ async fn append_to_cuts(
                 start = record.end;
             }
         }
-        output.write_all(if all_kept { &batch.data } else { &kept }).await?;
+        let bytes = if all_kept { &batch.data } else { &kept };
+        hasher.update(bytes);
+        output.write_all(bytes).await?;
     }
     Ok(())
 }

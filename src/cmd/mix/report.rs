@@ -30,6 +30,11 @@ impl Feasibility {
     /// least N distinct summaries per raw document.
     pub fn decide(cuts: &[u32], selections: &[Selection]) -> Self {
         let means: Vec<(Dataset, f64)> = selections.iter().map(|s| (s.dataset, s.stats.mean_summaries())).collect();
+        Self::from_means(cuts, means)
+    }
+
+    /// [`Feasibility::decide`] from known means (a previous manifest's).
+    pub fn from_means(cuts: &[u32], means: Vec<(Dataset, f64)>) -> Self {
         let mut out = Feasibility { means: means.clone(), ..Default::default() };
         for &n in cuts {
             let short: Vec<String> = means
@@ -115,6 +120,7 @@ impl Manifest {
                     "cut_size": c.n,
                     "file": c.path.file_name().map(|f| f.to_string_lossy().into_owned()),
                     "bytes": c.bytes,
+                    "xxh3_128": c.digest,
                     "samples": total.samples,
                     "tokens": total.tokens,
                     "datasets": c.datasets.iter().map(|(d, t)| json!({
@@ -143,6 +149,20 @@ impl Manifest {
             })).collect::<Vec<_>>(),
             "elapsed_seconds": elapsed.as_secs_f64(),
         }))
+    }
+
+    /// Add the resume fingerprint, the skipped-lines counts and the
+    /// entries of cuts left as they were (kept in cut-size order).
+    pub fn finish(mut self, fingerprint: &str, skipped: Value, carried: Vec<Value>) -> Self {
+        self.0["fingerprint"] = Value::from(fingerprint);
+        if !skipped.is_null() {
+            self.0["skipped"] = skipped;
+        }
+        if let Some(cuts) = self.0["cuts"].as_array_mut() {
+            cuts.extend(carried);
+            cuts.sort_by_key(|c| c["cut_size"].as_u64());
+        }
+        self
     }
 
     /// Write it atomically.
