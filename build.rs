@@ -17,12 +17,10 @@ fn main() {
     for name in FILES {
         let src = Path::new(FIXTURE).join(name);
         println!("cargo:rerun-if-changed={}", src.display());
-        let raw = std::fs::read(&src)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
+        let raw = std::fs::read(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
         let packed = zstd::bulk::compress(&raw, LEVEL)
             .unwrap_or_else(|e| panic!("compressing {}: {e}", src.display()));
         let dst = out.join(format!("{name}.zst"));
-        std::fs::write(&dst, packed)
-            .unwrap_or_else(|e| panic!("writing {}: {e}", dst.display()));
+        std::fs::write(&dst, packed).unwrap_or_else(|e| panic!("writing {}: {e}", dst.display()));
     }
 }

@@ -19,14 +19,91 @@ use tokenizers::Tokenizer;
 const CORPUS_BYTES: usize = 3 << 20;
 
 const WORDS: &[&str] = &[
-    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on",
-    "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had", "they",
-    "you", "were", "their", "one", "all", "we", "can", "her", "has", "there", "been", "if", "more",
-    "when", "will", "would", "who", "so", "no", "model", "training", "data", "knowledge", "document",
-    "question", "answer", "summary", "example", "system", "language", "research", "important",
-    "however", "therefore", "between", "through", "during", "without", "although", "especially",
-    "photosynthesis", "mitochondria", "constitutional", "infrastructure", "approximately", "Paris",
-    "Einstein", "Python", "JSON", "API", "doesn't", "it's", "we're", "they've", "I'm", "you'll",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "he",
+    "this",
+    "are",
+    "or",
+    "his",
+    "from",
+    "at",
+    "which",
+    "but",
+    "have",
+    "an",
+    "had",
+    "they",
+    "you",
+    "were",
+    "their",
+    "one",
+    "all",
+    "we",
+    "can",
+    "her",
+    "has",
+    "there",
+    "been",
+    "if",
+    "more",
+    "when",
+    "will",
+    "would",
+    "who",
+    "so",
+    "no",
+    "model",
+    "training",
+    "data",
+    "knowledge",
+    "document",
+    "question",
+    "answer",
+    "summary",
+    "example",
+    "system",
+    "language",
+    "research",
+    "important",
+    "however",
+    "therefore",
+    "between",
+    "through",
+    "during",
+    "without",
+    "although",
+    "especially",
+    "photosynthesis",
+    "mitochondria",
+    "constitutional",
+    "infrastructure",
+    "approximately",
+    "Paris",
+    "Einstein",
+    "Python",
+    "JSON",
+    "API",
+    "doesn't",
+    "it's",
+    "we're",
+    "they've",
+    "I'm",
+    "you'll",
 ];
 
 fn sentence(rng: &mut ChaCha8Rng, out: &mut String) {
@@ -55,7 +132,11 @@ fn paragraphs(rng: &mut ChaCha8Rng, count: usize) -> String {
     let mut out = String::new();
     for p in 0..count {
         if p > 0 {
-            out.push_str(if rng.random_bool(0.2) { "\n\n- " } else { "\n\n" });
+            out.push_str(if rng.random_bool(0.2) {
+                "\n\n- "
+            } else {
+                "\n\n"
+            });
         }
         for s in 0..rng.random_range(2..7) {
             if s > 0 {
@@ -73,7 +154,11 @@ fn corpus(harmony: bool) -> Vec<String> {
     let mut records = Vec::new();
     let mut total = 0;
     while total < CORPUS_BYTES {
-        let (doc, q, a) = (paragraphs(&mut rng, 3), paragraphs(&mut rng, 1), paragraphs(&mut rng, 2));
+        let (doc, q, a) = (
+            paragraphs(&mut rng, 3),
+            paragraphs(&mut rng, 1),
+            paragraphs(&mut rng, 2),
+        );
         let record = if harmony {
             format!(
                 "<|start|>system<|message|>You are ChatGPT, a large language model.\nReasoning: medium<|end|>\
@@ -115,15 +200,27 @@ fn measure(iters: u64, mut f: impl FnMut() -> usize) -> Duration {
 fn bench_tokenizer(c: &mut Criterion, name: &str, path: &str, harmony: bool) {
     let json = std::fs::read(path).expect("fixture tokenizer");
     let hf = Tokenizer::from_bytes(&json).expect("HF loads");
-    let fast = FastCounter::from_tokenizer_json(&json).expect("parses").expect("supported");
+    let fast = FastCounter::from_tokenizer_json(&json)
+        .expect("parses")
+        .expect("supported");
     let records = corpus(harmony);
     let bytes: usize = records.iter().map(String::len).sum();
-    let hf_total: usize = records.iter().map(|r| hf.encode_fast(r.as_str(), true).unwrap().len()).sum();
+    let hf_total: usize = records
+        .iter()
+        .map(|r| hf.encode_fast(r.as_str(), true).unwrap().len())
+        .sum();
     let fast_total: usize = records.iter().map(|r| fast.count(r)).sum();
     assert_eq!(hf_total, fast_total, "{name}: counts differ");
     let mut group = c.benchmark_group(format!("count/{name}"));
-    group.throughput(Throughput::Bytes(bytes as u64)).sample_size(10);
-    let hf_pass = || records.iter().map(|r| hf.encode_fast(r.as_str(), true).unwrap().len()).sum();
+    group
+        .throughput(Throughput::Bytes(bytes as u64))
+        .sample_size(10);
+    let hf_pass = || {
+        records
+            .iter()
+            .map(|r| hf.encode_fast(r.as_str(), true).unwrap().len())
+            .sum()
+    };
     let fast_pass = || records.iter().map(|r| fast.count(r)).sum();
     group.bench_function("hf", |b| b.iter_custom(|iters| measure(iters, hf_pass)));
     group.bench_function("fast", |b| b.iter_custom(|iters| measure(iters, fast_pass)));
@@ -131,8 +228,18 @@ fn bench_tokenizer(c: &mut Criterion, name: &str, path: &str, harmony: bool) {
 }
 
 fn counting(c: &mut Criterion) {
-    bench_tokenizer(c, "llama3", "fixtures/tokenizers/llama-3.1-instruct/tokenizer.json", false);
-    bench_tokenizer(c, "gpt-oss", "fixtures/tokenizers/gpt-oss/tokenizer.json", true);
+    bench_tokenizer(
+        c,
+        "llama3",
+        "fixtures/tokenizers/llama-3.1-instruct/tokenizer.json",
+        false,
+    );
+    bench_tokenizer(
+        c,
+        "gpt-oss",
+        "fixtures/tokenizers/gpt-oss/tokenizer.json",
+        true,
+    );
 }
 
 criterion_group!(benches, counting);

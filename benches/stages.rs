@@ -21,7 +21,12 @@ fn root() -> PathBuf {
 /// The plain (uncompressed) extractive-summary lines of the fixture.
 fn wide_lines() -> Vec<Vec<u8>> {
     let path = root().join("fixtures/step_03/extractive_summary/gen-00000-of-00003.jsonl");
-    std::fs::read(path).unwrap().split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    std::fs::read(path)
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn bench_parse(c: &mut Criterion) {
@@ -46,24 +51,54 @@ fn bench_parse(c: &mut Criterion) {
     });
     group.bench_function("serde_json_value", |b| {
         b.iter(|| {
-            lines.iter().map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap()["document"].as_str().unwrap().len()).sum::<usize>()
+            lines
+                .iter()
+                .map(|l| {
+                    serde_json::from_slice::<serde_json::Value>(l).unwrap()["document"]
+                        .as_str()
+                        .unwrap()
+                        .len()
+                })
+                .sum::<usize>()
         })
     });
     group.finish();
 }
 
 fn bench_render_and_build(c: &mut Criterion) {
-    let loaded = knowmix::tokenize::chat::load(root().join("fixtures/tokenizers/llama-3.1-instruct").to_str().unwrap()).unwrap();
+    let loaded = knowmix::tokenize::chat::load(
+        root()
+            .join("fixtures/tokenizers/llama-3.1-instruct")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
     let turns = [
-        Turn { role: "user", content: "Rules, Part 3\nA summary of the rules.\n\nWhat is a foul?", thinking: None },
-        Turn { role: "assistant", content: "A foul is an infringement of the rules.", thinking: Some("") },
+        Turn {
+            role: "user",
+            content: "Rules, Part 3\nA summary of the rules.\n\nWhat is a foul?",
+            thinking: None,
+        },
+        Turn {
+            role: "assistant",
+            content: "A foul is an infringement of the rules.",
+            thinking: Some(""),
+        },
     ];
     let mut group = c.benchmark_group("render");
-    group.bench_function("llama_chat_template", |b| b.iter(|| loaded.length.render(&turns).unwrap().len()));
-    group.bench_function("render_and_count", |b| b.iter(|| loaded.length.token_length(&turns).unwrap()));
+    group.bench_function("llama_chat_template", |b| {
+        b.iter(|| loaded.length.render(&turns).unwrap().len())
+    });
+    group.bench_function("render_and_count", |b| {
+        b.iter(|| loaded.length.token_length(&turns).unwrap())
+    });
     group.finish();
 
-    let builder = RecordBuilder { columns: Columns::default(), gpt_oss: false, length: loaded.length.clone() as Arc<dyn TokenLength> };
+    let builder = RecordBuilder {
+        columns: Columns::default(),
+        gpt_oss: false,
+        length: loaded.length.clone() as Arc<dyn TokenLength>,
+    };
     let lines = wide_lines();
     let mut data = Vec::new();
     for l in &lines {
@@ -74,8 +109,16 @@ fn bench_render_and_build(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.bench_function("extractive_records", |b| {
         b.iter(|| {
-            let batch = knowmix::read::lines::LineBatch::from_bytes(Arc::new(PathBuf::from("x")), 0, data.clone());
-            builder.build_batch(Dataset::ExtractiveSummary, batch, None).unwrap().records.len()
+            let batch = knowmix::read::lines::LineBatch::from_bytes(
+                Arc::new(PathBuf::from("x")),
+                0,
+                data.clone(),
+            );
+            builder
+                .build_batch(Dataset::ExtractiveSummary, batch, None)
+                .unwrap()
+                .records
+                .len()
         })
     });
     group.finish();

@@ -24,12 +24,25 @@ pub fn conversation<'a>(
     at: &dyn Fn() -> Location,
 ) -> Result<Vec<Turn<'a>>, RecordError> {
     let root = line.value();
-    let wrong = |field: String, expected, found| RecordError::WrongType { at: at(), field, expected, found };
+    let wrong = |field: String, expected, found| RecordError::WrongType {
+        at: at(),
+        field,
+        expected,
+        found,
+    };
     let Some(list) = root.get(field) else {
-        return Err(crate::read::fields::missing_columns(at(), &[field], line.keys()));
+        return Err(crate::read::fields::missing_columns(
+            at(),
+            &[field],
+            line.keys(),
+        ));
     };
     let Some(items) = list.as_array() else {
-        return Err(wrong(field.to_owned(), "a list of messages", type_name(&list)));
+        return Err(wrong(
+            field.to_owned(),
+            "a list of messages",
+            type_name(&list),
+        ));
     };
     let mut turns = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -44,12 +57,20 @@ pub fn conversation<'a>(
             }
         };
         if item.as_object().is_none() {
-            return Err(wrong(format!("{field}[{i}]"), "an object", type_name(&item)));
+            return Err(wrong(
+                format!("{field}[{i}]"),
+                "an object",
+                type_name(&item),
+            ));
         }
         let required = |key: &str| {
             string(key)?.ok_or_else(|| wrong(format!("{field}[{i}].{key}"), "a string", "nothing"))
         };
-        turns.push(Turn { role: required("role")?, content: required("content")?, thinking: string("thinking")? });
+        turns.push(Turn {
+            role: required("role")?,
+            content: required("content")?,
+            thinking: string("thinking")?,
+        });
     }
     Ok(turns)
 }
@@ -97,11 +118,18 @@ pub fn push_with_token_length(out: &mut Vec<u8>, line: &[u8], n: u64) {
         out.extend_from_slice(&line[span.end..]);
         return;
     }
-    let close = line.iter().rposition(|&b| b == b'}').expect("a JSON object ends with }");
+    let close = line
+        .iter()
+        .rposition(|&b| b == b'}')
+        .expect("a JSON object ends with }");
     let body = &line[..close];
     let empty = body.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     out.extend_from_slice(body);
-    out.extend_from_slice(if empty { b"\"token_length\":" } else { b",\"token_length\":" });
+    out.extend_from_slice(if empty {
+        b"\"token_length\":"
+    } else {
+        b",\"token_length\":"
+    });
     out.extend_from_slice(digits.as_bytes());
     out.extend_from_slice(&line[close..]);
 }
@@ -109,7 +137,10 @@ pub fn push_with_token_length(out: &mut Vec<u8>, line: &[u8], n: u64) {
 /// The byte range of the value of top-level key `key` (written without
 /// escapes) in the JSON object `line`, whitespace excluded.
 pub fn top_level_value_span(line: &[u8], key: &[u8]) -> Option<Range<usize>> {
-    let mut scan = Scanner { bytes: line, pos: 0 };
+    let mut scan = Scanner {
+        bytes: line,
+        pos: 0,
+    };
     scan.skip_ws();
     if scan.next()? != b'{' {
         return None;
@@ -194,7 +225,12 @@ impl Scanner<'_> {
                 b if b.is_ascii_whitespace() && depth == 0 => return Some(()),
                 _ => self.pos += 1,
             }
-            if depth == 0 && matches!(self.bytes.get(self.pos.wrapping_sub(1)), Some(b'"' | b'}' | b']')) {
+            if depth == 0
+                && matches!(
+                    self.bytes.get(self.pos.wrapping_sub(1)),
+                    Some(b'"' | b'}' | b']')
+                )
+            {
                 return Some(());
             }
         }
@@ -215,16 +251,32 @@ mod tests {
     fn replaces_in_place_or_appends() {
         assert_eq!(set(r#"{"a":1}"#, 7), r#"{"a":1,"token_length":7}"#);
         assert_eq!(set(r#"{}"#, 7), r#"{"token_length":7}"#);
-        assert_eq!(set(r#"{"token_length":123,"b":2}"#, 7), r#"{"token_length":7,"b":2}"#);
-        assert_eq!(set(r#"{ "a" : {"token_length":1}, "token_length" : null }"#, 9), r#"{ "a" : {"token_length":1}, "token_length" : 9 }"#);
-        assert_eq!(set(r#"{"s":"x\"}token_length\\","token_length":"5"}"#, 2), r#"{"s":"x\"}token_length\\","token_length":2}"#);
-        assert_eq!(set(r#"{"l":[1,[2,{"token_length":3}]],"n":-1.5e3}"#, 4), r#"{"l":[1,[2,{"token_length":3}]],"n":-1.5e3,"token_length":4}"#);
+        assert_eq!(
+            set(r#"{"token_length":123,"b":2}"#, 7),
+            r#"{"token_length":7,"b":2}"#
+        );
+        assert_eq!(
+            set(r#"{ "a" : {"token_length":1}, "token_length" : null }"#, 9),
+            r#"{ "a" : {"token_length":1}, "token_length" : 9 }"#
+        );
+        assert_eq!(
+            set(r#"{"s":"x\"}token_length\\","token_length":"5"}"#, 2),
+            r#"{"s":"x\"}token_length\\","token_length":2}"#
+        );
+        assert_eq!(
+            set(r#"{"l":[1,[2,{"token_length":3}]],"n":-1.5e3}"#, 4),
+            r#"{"l":[1,[2,{"token_length":3}]],"n":-1.5e3,"token_length":4}"#
+        );
     }
 
     #[test]
     fn spans_of_every_value_type() {
         let line = br#"{"a":"x","b":[1,2],"c":{"d":[]},"e":true,"f":12}"#;
-        let text = |k: &[u8]| std::str::from_utf8(&line[top_level_value_span(line, k).unwrap()]).unwrap().to_owned();
+        let text = |k: &[u8]| {
+            std::str::from_utf8(&line[top_level_value_span(line, k).unwrap()])
+                .unwrap()
+                .to_owned()
+        };
         assert_eq!(text(b"a"), "\"x\"");
         assert_eq!(text(b"b"), "[1,2]");
         assert_eq!(text(b"c"), "{\"d\":[]}");

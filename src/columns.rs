@@ -54,7 +54,9 @@ impl Columns {
         let mut columns = Columns::default();
         for mapping in mappings {
             let (name, column) = mapping.split_once('=').ok_or_else(|| {
-                UsageError(format!("--column {mapping:?}: expected NAME=COLUMN, e.g. document=summarized_document"))
+                UsageError(format!(
+                    "--column {mapping:?}: expected NAME=COLUMN, e.g. document=summarized_document"
+                ))
             })?;
             let slot = match name.trim() {
                 "question" => &mut columns.question,
@@ -94,7 +96,10 @@ mod tests {
         let c = Columns::with_mappings(&["document=summarized_document".into()]).unwrap();
         assert_eq!(c.document, "summarized_document");
         assert_eq!(c.question, "question");
-        assert!(Columns::with_mappings(&["doc=x".into()]).unwrap_err().0.contains("unknown name"));
+        assert!(Columns::with_mappings(&["doc=x".into()])
+            .unwrap_err()
+            .0
+            .contains("unknown name"));
         assert!(Columns::with_mappings(&["document".into()]).is_err());
     }
 }

@@ -87,7 +87,9 @@ impl RecordError {
     pub fn reason(&self) -> String {
         let text = self.to_string();
         let prefix = format!("{}: ", self.location());
-        text.strip_prefix(&prefix).map(str::to_owned).unwrap_or(text)
+        text.strip_prefix(&prefix)
+            .map(str::to_owned)
+            .unwrap_or(text)
     }
 
     /// The same error for a file's last line when it has no newline: a
@@ -100,7 +102,9 @@ impl RecordError {
             },
             RecordError::InvalidUtf8 { at, offset } => RecordError::Malformed {
                 at,
-                reason: format!("invalid UTF-8 at byte {offset} (truncated last line? it has no final newline)"),
+                reason: format!(
+                    "invalid UTF-8 at byte {offset} (truncated last line? it has no final newline)"
+                ),
             },
             other => other,
         }

@@ -285,7 +285,9 @@ pub fn parse_cut_sizes(text: &str) -> Result<Vec<u32>, String> {
             format!("invalid cut size {part:?} in {text:?}: expected comma-separated positive integers such as 5,50")
         })?;
         if n == 0 {
-            return Err(format!("invalid cut size 0 in {text:?}: cut sizes must be at least 1"));
+            return Err(format!(
+                "invalid cut size 0 in {text:?}: cut sizes must be at least 1"
+            ));
         }
         cuts.push(n);
     }

@@ -35,7 +35,10 @@ impl WorkerPool {
             .thread_name(|i| format!("knowmix-worker-{i}"))
             .build()
             .expect("worker threads can be spawned");
-        WorkerPool { pool: Arc::new(pool), threads }
+        WorkerPool {
+            pool: Arc::new(pool),
+            threads,
+        }
     }
 
     /// Number of workers.
@@ -85,7 +88,9 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
     let task = tokio::spawn(async move {
         let mut rows = 0u64;
         for path in files {
-            rows += read_one(path.clone(), rows, &tx).await.map_err(|e| e.in_file(&path))?;
+            rows += read_one(path.clone(), rows, &tx)
+                .await
+                .map_err(|e| e.in_file(&path))?;
             if tx.is_closed() {
                 break;
             }
@@ -103,16 +108,26 @@ pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
 
 /// Read one file: plain files on a blocking thread straight into batch
 /// buffers; stdin and compressed files through the async decoders.
-async fn read_one(path: PathBuf, first_row: u64, tx: &mpsc::Sender<LineBatch>) -> Result<u64, LineError> {
-    let open_err = |source| LineError::Open { path: path.display().to_string(), source };
+async fn read_one(
+    path: PathBuf,
+    first_row: u64,
+    tx: &mpsc::Sender<LineBatch>,
+) -> Result<u64, LineError> {
+    let open_err = |source| LineError::Open {
+        path: path.display().to_string(),
+        source,
+    };
     if path.as_os_str() != "-" {
         let mut file = std::fs::File::open(&path).map_err(open_err)?;
-        if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None {
+        if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None
+        {
             let tx = tx.clone();
             let path = Arc::new(path);
-            return tokio::task::spawn_blocking(move || read_batches_blocking(file, path, first_row, &tx))
-                .await
-                .expect("reader thread does not panic");
+            return tokio::task::spawn_blocking(move || {
+                read_batches_blocking(file, path, first_row, &tx)
+            })
+            .await
+            .expect("reader thread does not panic");
         }
     }
     let reader = open::open(&path).await.map_err(open_err)?;

@@ -23,8 +23,8 @@ impl Progress {
             None => "{msg:>24} {spinner} {bytes} {bytes_per_sec} {elapsed}",
         };
         let style = ProgressStyle::with_template(template)
-        .expect("valid template")
-        .progress_chars("=> ");
+            .expect("valid template")
+            .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(what.to_owned());
         Progress(bar)

@@ -143,8 +143,16 @@ impl Policy {
             (Ok(r), _) => Ok(Some(r)),
             (Err(e), OnError::Fail) => Err(e),
             (Err(e), OnError::Skip) => {
-                let text = self.original.as_ref().map(|o| o[line.start..line.end].to_vec()).unwrap_or_default();
-                rejected.push(Rejected { at: e.location().clone(), reason: e.reason(), text });
+                let text = self
+                    .original
+                    .as_ref()
+                    .map(|o| o[line.start..line.end].to_vec())
+                    .unwrap_or_default();
+                rejected.push(Rejected {
+                    at: e.location().clone(),
+                    reason: e.reason(),
+                    text,
+                });
                 Ok(None)
             }
         }
@@ -166,7 +174,9 @@ impl RecordBuilder {
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
             let entry = with_row(&mut batch, i, |line, at| {
-                Ok(self.fields(dataset, line, at)?.map(|f| sampler.entry(f.raw_document, f.document, row)))
+                Ok(self
+                    .fields(dataset, line, at)?
+                    .map(|f| sampler.entry(f.raw_document, f.document, row)))
             });
             match policy.settle(entry, &batch.lines[i], &mut out.rejected)? {
                 Some(Some(e)) => out.entries.push(e),
@@ -208,9 +218,15 @@ impl RecordBuilder {
         };
         for (i, level) in chosen {
             let mark = out.data.len();
-            let kept = with_row(&mut batch, i, |line, at| self.build_row(dataset, line, at, &mut out.data));
+            let kept = with_row(&mut batch, i, |line, at| {
+                self.build_row(dataset, line, at, &mut out.data)
+            });
             match policy.settle(kept, &batch.lines[i], &mut out.rejected)? {
-                Some(Some(tokens)) => out.records.push(BuiltRecord { end: out.data.len(), level, tokens }),
+                Some(Some(tokens)) => out.records.push(BuiltRecord {
+                    end: out.data.len(),
+                    level,
+                    tokens,
+                }),
                 Some(None) => out.dropped += 1,
                 None => out.data.truncate(mark),
             }
@@ -235,7 +251,11 @@ impl RecordBuilder {
         let raw_document = line.required_str(c.raw_for(dataset), at)?;
         let outline = line.required_str(&c.document_outline, at)?;
         // As the notebook: reasoning only for the summary datasets.
-        let reasoning = if dataset.is_sampled() { line.get(&c.reasoning) } else { FieldValue::Missing };
+        let reasoning = if dataset.is_sampled() {
+            line.get(&c.reasoning)
+        } else {
+            FieldValue::Missing
+        };
         let thinking = match reasoning {
             FieldValue::Missing => Some(""),
             FieldValue::Null => None,
@@ -249,7 +269,14 @@ impl RecordBuilder {
                 })
             }
         };
-        Ok(Some(Fields { question, response, document, raw_document, outline, thinking }))
+        Ok(Some(Fields {
+            question,
+            response,
+            document,
+            raw_document,
+            outline,
+            thinking,
+        }))
     }
 
     fn build_row(
@@ -265,13 +292,21 @@ impl RecordBuilder {
         let user = dataset.user_content(f.outline, f.document, f.question);
         let answer = format::clean_response(f.response, self.gpt_oss);
         let messages = [
-            Turn { role: "user", content: &user, thinking: None },
-            Turn { role: "assistant", content: &answer, thinking: f.thinking },
+            Turn {
+                role: "user",
+                content: &user,
+                thinking: None,
+            },
+            Turn {
+                role: "assistant",
+                content: &answer,
+                thinking: f.thinking,
+            },
         ];
-        let tokens = self.length.token_length(&messages).map_err(|reason| RecordError::Template {
-            at: at(),
-            reason,
-        })?;
+        let tokens = self
+            .length
+            .token_length(&messages)
+            .map_err(|reason| RecordError::Template { at: at(), reason })?;
         let metadata = format::metadata_string(f.document, f.raw_document);
         let record = OutputRecord {
             question: f.question,

@@ -33,7 +33,11 @@ pub struct Message {
 impl Message {
     /// A message without a `thinking` key.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Message { role: role.into(), content: content.into(), thinking: None }
+        Message {
+            role: role.into(),
+            content: content.into(),
+            thinking: None,
+        }
     }
 }
 
@@ -54,7 +58,12 @@ struct TemplateMessage<'a> {
 impl<'a> From<&'a Message> for TemplateMessage<'a> {
     fn from(m: &'a Message) -> Self {
         let thinking = m.thinking.as_deref();
-        TemplateMessage { thinking, role: &m.role, content: &m.content, reasoning_content: thinking }
+        TemplateMessage {
+            thinking,
+            role: &m.role,
+            content: &m.content,
+            reasoning_content: thinking,
+        }
     }
 }
 
@@ -88,7 +97,10 @@ pub struct ChatTemplate {
 
 impl std::fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatTemplate").field("bos", &self.bos).field("eos", &self.eos).finish_non_exhaustive()
+        f.debug_struct("ChatTemplate")
+            .field("bos", &self.bos)
+            .field("eos", &self.eos)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,15 +111,26 @@ impl ChatTemplate {
     }
 
     /// Compiles `source` with `strftime_now` reading `clock`.
-    pub fn with_clock(source: &str, bos: &str, eos: &str, clock: Clock) -> Result<Self, RenderError> {
+    pub fn with_clock(
+        source: &str,
+        bos: &str,
+        eos: &str,
+        clock: Clock,
+    ) -> Result<Self, RenderError> {
         let mut env = environment(clock);
-        env.add_template_owned(NAME, source.to_owned()).map_err(RenderError::Compile)?;
-        Ok(ChatTemplate { env, bos: Value::from(bos), eos: Value::from(eos) })
+        env.add_template_owned(NAME, source.to_owned())
+            .map_err(RenderError::Compile)?;
+        Ok(ChatTemplate {
+            env,
+            bos: Value::from(bos),
+            eos: Value::from(eos),
+        })
     }
 
     /// Renders `messages` (no generation prompt, no tools).
     pub fn render(&self, messages: &[Message]) -> Result<String, RenderError> {
-        let messages: Vec<TemplateMessage<'_>> = messages.iter().map(TemplateMessage::from).collect();
+        let messages: Vec<TemplateMessage<'_>> =
+            messages.iter().map(TemplateMessage::from).collect();
         let ctx = context! {
             messages => Value::from_serialize(&messages),
             bos_token => self.bos.clone(),
@@ -131,7 +154,9 @@ fn environment(clock: Clock) -> Environment<'static> {
     env.set_unknown_method_callback(unknown_method);
     env.set_formatter(format_value);
     env.add_function("raise_exception", raise_exception);
-    env.add_function("strftime_now", move |format: &str| strftime(&clock(), format));
+    env.add_function("strftime_now", move |format: &str| {
+        strftime(&clock(), format)
+    });
     env.add_filter("tojson", tojson);
     env.add_filter("trim", trim);
     env
@@ -143,20 +168,28 @@ fn format_value(out: &mut minijinja::Output, state: &State, value: &Value) -> Re
     use minijinja::value::ValueKind;
     match value.kind() {
         ValueKind::None | ValueKind::Bool => out.write_str(&py::py_str(value)).map_err(Error::from),
-        ValueKind::Number if !value.is_integer() => out.write_str(&py::py_str(value)).map_err(Error::from),
+        ValueKind::Number if !value.is_integer() => {
+            out.write_str(&py::py_str(value)).map_err(Error::from)
+        }
         _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
 fn raise_exception(message: &str) -> Result<Value, Error> {
-    Err(Error::new(ErrorKind::InvalidOperation, format!("raise_exception: {message}")))
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        format!("raise_exception: {message}"),
+    ))
 }
 
 fn strftime(now: &chrono::NaiveDateTime, format: &str) -> Result<String, Error> {
     use std::fmt::Write as _;
     let mut out = String::new();
     write!(out, "{}", now.format(format)).map_err(|_| {
-        Error::new(ErrorKind::InvalidOperation, format!("strftime_now: unsupported format {format:?}"))
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("strftime_now: unsupported format {format:?}"),
+        )
     })?;
     Ok(out)
 }
@@ -166,7 +199,10 @@ fn strftime(now: &chrono::NaiveDateTime, format: &str) -> Result<String, Error> 
 fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
     let (positional, kwargs) = match args.split_last() {
         Some((last, rest)) if last.is_kwargs() => (rest, Kwargs::from_value(Some(last))?),
-        _ => (&args[..], Kwargs::from_iter(std::iter::empty::<(&str, Value)>())),
+        _ => (
+            &args[..],
+            Kwargs::from_iter(std::iter::empty::<(&str, Value)>()),
+        ),
     };
     let opts = py::dumps_options(positional, &kwargs)?;
     Ok(Value::from(py::dumps(value, &opts)?))
@@ -183,7 +219,12 @@ fn trim(value: &Value, chars: Option<&str>) -> String {
 
 /// minijinja-contrib's Python methods, with `strip`/`lstrip`/`rstrip` and
 /// `isspace` using Python's whitespace (which includes `\x1c`–`\x1f`).
-fn unknown_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn unknown_method(
+    state: &State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     if let Some(s) = value.as_str() {
         let ends = match method {
             "strip" => Some(py::Ends::Both),

@@ -5,8 +5,8 @@
 //! runs with a heap. With a single run nothing touches the disk. This is how
 //! knowmix groups rows by raw document without a heap-resident hash map.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -201,7 +201,9 @@ mod tests {
 
     #[test]
     fn sorts_in_memory_and_with_many_runs() {
-        let items: Vec<u64> = (0..50_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        let items: Vec<u64> = (0..50_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
         let mut expected = items.clone();
         expected.sort();
         let (mem, runs) = sorted_through(&items, 1 << 30);

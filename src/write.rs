@@ -65,14 +65,23 @@ impl OutputFile {
         let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
         if target == Path::new("-") {
             let sink = wrap(Box::pin(FlushOnShutdown(tokio::io::stdout())), kind);
-            return Ok(OutputFile { sink, target: target.into(), temp: None, bytes: 0, finished: false });
+            return Ok(OutputFile {
+                sink,
+                target: target.into(),
+                temp: None,
+                bytes: 0,
+                finished: false,
+            });
         }
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(|e| WriteError::new(dir, e))?;
-        let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+        let name = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("output");
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}{PARTIAL_MARK}"))
             .permissions(output_permissions())
@@ -80,7 +89,13 @@ impl OutputFile {
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
         let sink = wrap(Box::pin(tokio::fs::File::from_std(file)), kind);
-        Ok(OutputFile { sink, target: target.into(), temp: Some(path), bytes: 0, finished: false })
+        Ok(OutputFile {
+            sink,
+            target: target.into(),
+            temp: Some(path),
+            bytes: 0,
+            finished: false,
+        })
     }
 
     /// Append bytes.
@@ -107,7 +122,9 @@ impl OutputFile {
         let err = |e| WriteError::new(&self.target, e);
         self.sink.shutdown().await.map_err(err)?;
         if let Some(temp) = &self.temp {
-            std::fs::File::open(temp).and_then(|f| f.sync_all()).map_err(err)?;
+            std::fs::File::open(temp)
+                .and_then(|f| f.sync_all())
+                .map_err(err)?;
         }
         self.finished = true;
         Ok(())
@@ -118,7 +135,8 @@ impl OutputFile {
         self.finish().await?;
         let target = self.target.clone();
         if let Some(temp) = self.temp.take() {
-            temp.persist(&target).map_err(|e| WriteError::new(&target, e.error))?;
+            temp.persist(&target)
+                .map_err(|e| WriteError::new(&target, e.error))?;
         }
         Ok(target)
     }
@@ -133,8 +151,14 @@ fn output_permissions() -> std::fs::Permissions {
 fn wrap(inner: Sink, kind: Compression) -> Sink {
     match kind {
         Compression::None => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, inner)),
-        Compression::Gzip => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, GzipEncoder::new(inner))),
-        Compression::Zstd => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, ZstdEncoder::new(inner))),
+        Compression::Gzip => Box::pin(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            GzipEncoder::new(inner),
+        )),
+        Compression::Zstd => Box::pin(BufWriter::with_capacity(
+            WRITE_BUFFER,
+            ZstdEncoder::new(inner),
+        )),
     }
 }
 
@@ -144,7 +168,11 @@ fn wrap(inner: Sink, kind: Compression) -> Sink {
 struct FlushOnShutdown<W>(W);
 
 impl<W: AsyncWrite + Unpin> AsyncWrite for FlushOnShutdown<W> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
@@ -160,10 +188,15 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for FlushOnShutdown<W> {
 
 /// Remove temp files left in `dir` by a killed run (best effort).
 pub fn remove_stale_partials(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name.to_str().is_some_and(|n| n.starts_with('.') && n.contains(PARTIAL_MARK)) {
+        if name
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.contains(PARTIAL_MARK))
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -202,7 +235,11 @@ mod tests {
                 Compression::None => raw,
                 Compression::Gzip => {
                     let mut s = Vec::new();
-                    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut s).unwrap();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::MultiGzDecoder::new(&raw[..]),
+                        &mut s,
+                    )
+                    .unwrap();
                     s
                 }
                 Compression::Zstd => zstd::decode_all(&raw[..]).unwrap(),

@@ -15,7 +15,12 @@ const PLAIN: &str = "gen-00000-of-00003.jsonl";
 fn corpus() -> (tempfile::TempDir, PathBuf) {
     let dir = tempdir();
     let input = dir.path().join("step_03");
-    for dataset in ["extractive_summary", "detailed_summary", "key_facts_to_qa", "document_based_qa"] {
+    for dataset in [
+        "extractive_summary",
+        "detailed_summary",
+        "key_facts_to_qa",
+        "document_based_qa",
+    ] {
         let from = fixture("step_03").join(dataset);
         std::fs::create_dir_all(input.join(dataset)).unwrap();
         for entry in std::fs::read_dir(&from).unwrap() {
@@ -30,7 +35,12 @@ fn corpus() -> (tempfile::TempDir, PathBuf) {
 fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathBuf {
     let path = input.join(dataset).join(PLAIN);
     let bytes = std::fs::read(&path).unwrap();
-    let mut lines: Vec<Vec<u8>> = bytes.strip_suffix(b"\n").unwrap().split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let mut lines: Vec<Vec<u8>> = bytes
+        .strip_suffix(b"\n")
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
     f(&mut lines);
     let mut out = lines.join(&b'\n');
     out.push(b'\n');
@@ -39,7 +49,11 @@ fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathB
 }
 
 fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    let cuts: &[&str] = if extra.contains(&"--cut-sizes") { &[] } else { &["--cut-sizes", "1,3"] };
+    let cuts: &[&str] = if extra.contains(&"--cut-sizes") {
+        &[]
+    } else {
+        &["--cut-sizes", "1,3"]
+    };
     knowmix()
         .arg("mix")
         .arg("--input")
@@ -57,8 +71,12 @@ fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
 
 /// The files under `out/training_mix` (names).
 fn outputs(out: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(out.join("training_mix")) else { return Vec::new() };
-    let mut names: Vec<String> = entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let Ok(entries) = std::fs::read_dir(out.join("training_mix")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
@@ -73,15 +91,18 @@ fn assert_fails(output: &Output, code: i32, out: &Path, needles: &[&str]) -> Str
     for needle in needles {
         assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
     }
-    let left: Vec<_> =
-        outputs(out).into_iter().filter(|n| n.starts_with("combined_cut_") || n.contains(".partial-")).collect();
+    let left: Vec<_> = outputs(out)
+        .into_iter()
+        .filter(|n| n.starts_with("combined_cut_") || n.contains(".partial-"))
+        .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     stderr
 }
 
 /// Set `key` of line `line_no` (1-based) to the raw JSON `value`.
 fn set_field(lines: &mut [Vec<u8>], line_no: usize, key: &str, value: &str) {
-    let mut row: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&lines[line_no - 1]).unwrap();
+    let mut row: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&lines[line_no - 1]).unwrap();
     row.insert(key.into(), serde_json::from_str(value).unwrap());
     lines[line_no - 1] = serde_json::to_vec(&row).unwrap();
 }
@@ -94,7 +115,12 @@ fn malformed_json_names_file_and_line() {
         l[4].truncate(half);
     });
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:5: malformed JSON", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!("{}:5: malformed JSON", path.display())],
+    );
 }
 
 #[test]
@@ -105,33 +131,70 @@ fn truncated_last_line_says_so() {
     std::fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();
     let lines = bytes.iter().filter(|&&b| b == b'\n').count();
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:{lines}:", path.display()), "truncated last line?"]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[
+            &format!("{}:{lines}:", path.display()),
+            "truncated last line?",
+        ],
+    );
 }
 
 #[test]
 fn wrong_type_names_the_field() {
     let (dir, input) = corpus();
-    let path = edit(&input, "detailed_summary", |l| set_field(l, 7, "question", "5"));
+    let path = edit(&input, "detailed_summary", |l| {
+        set_field(l, 7, "question", "5")
+    });
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:7: field `question` must be a string, found a number", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!(
+            "{}:7: field `question` must be a string, found a number",
+            path.display()
+        )],
+    );
     // mix reads no `messages` column; a list where a string belongs:
     let (dir, input) = corpus();
-    let path = edit(&input, "key_facts_to_qa", |l| set_field(l, 3, "document_outline", "[\"a\"]"));
+    let path = edit(&input, "key_facts_to_qa", |l| {
+        set_field(l, 3, "document_outline", "[\"a\"]")
+    });
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:3: field `document_outline` must be a string, found a list", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!(
+            "{}:3: field `document_outline` must be a string, found a list",
+            path.display()
+        )],
+    );
 }
 
 #[test]
 fn missing_column_names_it() {
     let (dir, input) = corpus();
     let path = edit(&input, "extractive_summary", |l| {
-        let mut row: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&l[9]).unwrap();
+        let mut row: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&l[9]).unwrap();
         row.remove("response");
         l[9] = serde_json::to_vec(&row).unwrap();
     });
     let out = mix(&input, &dir.path().join("out"), &[]);
     // Pass 1 checks every column, so the error comes before any output.
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:10: missing column(s) [\"response\"]", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!(
+            "{}:10: missing column(s) [\"response\"]",
+            path.display()
+        )],
+    );
 }
 
 #[test]
@@ -142,18 +205,29 @@ fn invalid_utf8_names_file_and_line() {
         l[1][at] = 0xff;
     });
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:2: invalid UTF-8", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!("{}:2: invalid UTF-8", path.display())],
+    );
 }
 
 #[test]
 fn truncated_compressed_streams_say_so() {
-    for (name, format) in [("gen-00001-of-00003.jsonl.gz", "gzip"), ("gen-00002-of-00003.jsonl.zst", "zstd")] {
+    for (name, format) in [
+        ("gen-00001-of-00003.jsonl.gz", "gzip"),
+        ("gen-00002-of-00003.jsonl.zst", "zstd"),
+    ] {
         let (dir, input) = corpus();
         let path = input.join("key_facts_to_qa").join(name);
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() * 2 / 3]).unwrap();
         let out = mix(&input, &dir.path().join("out"), &[]);
-        let needle = format!("{}: {format} stream is truncated or corrupt", path.display());
+        let needle = format!(
+            "{}: {format} stream is truncated or corrupt",
+            path.display()
+        );
         assert_fails(&out, 1, &dir.path().join("out"), &[&needle]);
     }
 }
@@ -165,22 +239,42 @@ fn empty_files_and_folders() {
     std::fs::remove_dir_all(input.join("key_facts_to_qa")).unwrap();
     std::fs::create_dir(input.join("key_facts_to_qa")).unwrap();
     // An empty .jsonl: warned, read as no rows.
-    std::fs::write(input.join("document_based_qa").join("gen-00003-of-00003.jsonl"), "").unwrap();
+    std::fs::write(
+        input
+            .join("document_based_qa")
+            .join("gen-00003-of-00003.jsonl"),
+        "",
+    )
+    .unwrap();
     let out = knowmix()
         .args(["mix", "--cut-sizes", "1"])
-        .arg("--input").arg(&input)
-        .arg("--output").arg(dir.path().join("out"))
-        .arg("--tokenizer").arg(llama_dir())
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .arg("--tokenizer")
+        .arg(llama_dir())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("key_facts_to_qa: no .jsonl files, dataset skipped"), "{stderr}");
-    assert!(stderr.contains("gen-00003-of-00003.jsonl: empty file"), "{stderr}");
+    assert!(
+        stderr.contains("key_facts_to_qa: no .jsonl files, dataset skipped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("gen-00003-of-00003.jsonl: empty file"),
+        "{stderr}"
+    );
     // An input folder with no dataset at all.
     let empty = tempdir();
     let out = mix(empty.path(), &dir.path().join("out2"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out2"), &["no step-03 dataset found"]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out2"),
+        &["no step-03 dataset found"],
+    );
 }
 
 #[test]
@@ -190,21 +284,29 @@ fn unrelated_files_are_warned_and_ignored() {
     std::fs::write(input.join("README.md"), "top-level").unwrap();
     let out = knowmix()
         .args(["mix", "--cut-sizes", "1"])
-        .arg("--input").arg(&input)
-        .arg("--output").arg(dir.path().join("out"))
-        .arg("--tokenizer").arg(llama_dir())
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .arg("--tokenizer")
+        .arg(llama_dir())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("notes.txt: not a .jsonl file, ignored"), "{stderr}");
+    assert!(
+        stderr.contains("notes.txt: not a .jsonl file, ignored"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn huge_line_bad_is_a_clear_error() {
     // 200 MB on one line: read whole, rejected by the parser with file:line.
     let (dir, input) = corpus();
-    let path = input.join("document_based_qa").join("gen-00003-of-00003.jsonl");
+    let path = input
+        .join("document_based_qa")
+        .join("gen-00003-of-00003.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     f.write_all(b"{\"question\": \"").unwrap();
     let chunk = vec![b'a'; 1 << 20];
@@ -214,7 +316,12 @@ fn huge_line_bad_is_a_clear_error() {
     f.write_all(b"\n").unwrap();
     drop(f);
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(&out, 1, &dir.path().join("out"), &[&format!("{}:1: malformed JSON", path.display())]);
+    assert_fails(
+        &out,
+        1,
+        &dir.path().join("out"),
+        &[&format!("{}:1: malformed JSON", path.display())],
+    );
 }
 
 #[test]
@@ -229,24 +336,52 @@ fn huge_line_valid_works() {
     });
     assert!(big.len() > 20 << 20);
     let out = mix(&input, &dir.path().join("out"), &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cut = read_jsonl(&dir.path().join("out/training_mix/combined_cut_1x.jsonl"));
-    assert!(cut.iter().any(|r| r["document"].as_str().is_some_and(|d| d.len() == 20 << 20)));
+    assert!(cut
+        .iter()
+        .any(|r| r["document"].as_str().is_some_and(|d| d.len() == 20 << 20)));
 }
 
 #[test]
 fn tokenizer_missing_or_unreadable() {
     let (dir, input) = corpus();
     let missing = dir.path().join("no-such-tokenizer");
-    let out = knowmix().arg("mix").arg("--input").arg(&input).arg("--output").arg(dir.path().join("out"))
-        .arg("--tokenizer").arg(&missing).arg("--quiet").output().unwrap();
+    let out = knowmix()
+        .arg("mix")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .arg("--tokenizer")
+        .arg(&missing)
+        .arg("--quiet")
+        .output()
+        .unwrap();
     assert_fails(&out, 1, &dir.path().join("out"), &["no-such-tokenizer"]);
     let bad = dir.path().join("bad-tok");
     std::fs::create_dir(&bad).unwrap();
     std::fs::write(bad.join("tokenizer.json"), "{not json").unwrap();
-    std::fs::copy(llama_dir().join("tokenizer_config.json"), bad.join("tokenizer_config.json")).unwrap();
-    let out = knowmix().arg("mix").arg("--input").arg(&input).arg("--output").arg(dir.path().join("out"))
-        .arg("--tokenizer").arg(&bad).arg("--quiet").output().unwrap();
+    std::fs::copy(
+        llama_dir().join("tokenizer_config.json"),
+        bad.join("tokenizer_config.json"),
+    )
+    .unwrap();
+    let out = knowmix()
+        .arg("mix")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .arg("--tokenizer")
+        .arg(&bad)
+        .arg("--quiet")
+        .output()
+        .unwrap();
     assert_fails(&out, 1, &dir.path().join("out"), &["bad-tok"]);
 }
 
@@ -254,8 +389,18 @@ fn tokenizer_missing_or_unreadable() {
 fn invalid_cut_sizes_is_a_usage_error() {
     let (dir, input) = corpus();
     for sizes in ["0", "five", "3,,x", ""] {
-        let out = knowmix().arg("mix").arg("--input").arg(&input).arg("--output").arg(dir.path().join("out"))
-            .arg("--tokenizer").arg(llama_dir()).env("CUT_SIZES", sizes).arg("--quiet").output().unwrap();
+        let out = knowmix()
+            .arg("mix")
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.path().join("out"))
+            .arg("--tokenizer")
+            .arg(llama_dir())
+            .env("CUT_SIZES", sizes)
+            .arg("--quiet")
+            .output()
+            .unwrap();
         assert_fails(&out, 2, &dir.path().join("out"), &["CUT_SIZES"]);
     }
 }
@@ -266,44 +411,82 @@ fn unwritable_output_fails_cleanly_and_earlier_outputs_survive() {
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "x").unwrap();
     let out = mix(&input, &file.join("sub"), &[]);
-    assert_fails(&out, 1, &file.join("sub"), &["file.txt/sub/training_mix: cannot create output folder"]);
+    assert_fails(
+        &out,
+        1,
+        &file.join("sub"),
+        &["file.txt/sub/training_mix: cannot create output folder"],
+    );
     // A good run, then a failing one into the same folder: nothing lost.
     let good = dir.path().join("out");
     assert!(mix(&input, &good, &[]).status.success());
-    let before: Vec<_> = outputs(&good).iter().map(|n| std::fs::read(good.join("training_mix").join(n)).unwrap()).collect();
+    let before: Vec<_> = outputs(&good)
+        .iter()
+        .map(|n| std::fs::read(good.join("training_mix").join(n)).unwrap())
+        .collect();
     edit(&input, "key_facts_to_qa", |l| l[2].truncate(10));
     assert_eq!(mix(&input, &good, &[]).status.code(), Some(1));
-    let after: Vec<_> = outputs(&good).iter().map(|n| std::fs::read(good.join("training_mix").join(n)).unwrap()).collect();
+    let after: Vec<_> = outputs(&good)
+        .iter()
+        .map(|n| std::fs::read(good.join("training_mix").join(n)).unwrap())
+        .collect();
     assert_eq!(before, after);
 }
 
 #[test]
 fn skip_sets_bad_rows_aside_and_keeps_the_rest() {
     let (dir, input) = corpus();
-    let bad_row = br#"{"question":"q","document":"d","raw_document":"r","document_outline":"o"}"#.to_vec();
+    let bad_row =
+        br#"{"question":"q","document":"d","raw_document":"r","document_outline":"o"}"#.to_vec();
     let summary = edit(&input, "detailed_summary", |l| {
         l.insert(3, bad_row.clone()); // line 4: missing response
         l.insert(10, b"{oops".to_vec()); // line 11
     });
-    let facts = edit(&input, "key_facts_to_qa", |l| l.insert(0, b"[1,2]".to_vec()));
+    let facts = edit(&input, "key_facts_to_qa", |l| {
+        l.insert(0, b"[1,2]".to_vec())
+    });
     let out = dir.path().join("out");
     let run = mix(&input, &out, &["--on-error", "skip"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let rejected = read_jsonl(&out.join("training_mix/rejected.jsonl"));
-    let got: Vec<(String, u64)> =
-        rejected.iter().map(|r| (r["file"].as_str().unwrap().to_owned(), r["line"].as_u64().unwrap())).collect();
-    let want = [(summary.display().to_string(), 4), (summary.display().to_string(), 11), (facts.display().to_string(), 1)];
+    let got: Vec<(String, u64)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        (summary.display().to_string(), 4),
+        (summary.display().to_string(), 11),
+        (facts.display().to_string(), 1),
+    ];
     assert_eq!(got, want);
     assert_eq!(rejected[1]["text"], "{oops");
-    assert!(rejected[0]["reason"].as_str().unwrap().contains("response"), "{}", rejected[0]);
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("training_mix/manifest.json")).unwrap()).unwrap();
+    assert!(
+        rejected[0]["reason"].as_str().unwrap().contains("response"),
+        "{}",
+        rejected[0]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("training_mix/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["skipped"][0]["lines"], 2);
     assert_eq!(manifest["skipped"][1]["lines"], 1);
     let clean = dir.path().join("clean");
     assert!(mix(&fixture("step_03"), &clean, &[]).status.success());
     for n in [1, 3] {
         let name = format!("training_mix/combined_cut_{n}x.jsonl");
-        assert!(std::fs::read(out.join(&name)).unwrap() == std::fs::read(clean.join(&name)).unwrap(), "cut {n}");
+        assert!(
+            std::fs::read(out.join(&name)).unwrap() == std::fs::read(clean.join(&name)).unwrap(),
+            "cut {n}"
+        );
     }
 }
 
@@ -320,11 +503,23 @@ fn rerun_skips_up_to_date_cuts_and_force_rewrites() {
     assert!(mix(&input, &out, &[]).status.success());
     let cut = out.join("training_mix/combined_cut_3x.jsonl");
     let first = stamp(&cut);
-    let again = knowmix().arg("mix").arg("--input").arg(&input).arg("--output").arg(&out)
-        .arg("--tokenizer").arg(llama_dir()).args(["--cut-sizes", "1,3"]).output().unwrap();
+    let again = knowmix()
+        .arg("mix")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&out)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .args(["--cut-sizes", "1,3"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
-    assert!(stderr.contains("cut 1: up to date") && stderr.contains("cut 3: up to date"), "{stderr}");
+    assert!(
+        stderr.contains("cut 1: up to date") && stderr.contains("cut 3: up to date"),
+        "{stderr}"
+    );
     assert_eq!(stamp(&cut), first);
     // A damaged cut is rewritten; the intact one is left alone.
     let small = out.join("training_mix/combined_cut_1x.jsonl");
@@ -342,19 +537,36 @@ fn rerun_skips_up_to_date_cuts_and_force_rewrites() {
 fn killed_runs_then_rerun_give_the_same_bytes() {
     let dir = tempdir();
     let input = dir.path().join("step_03");
-    let synth = knowmix().arg("synth").arg("--output").arg(&input).args(["--raw-docs", "60"]).output().unwrap();
-    assert!(synth.status.success(), "{}", String::from_utf8_lossy(&synth.stderr));
+    let synth = knowmix()
+        .arg("synth")
+        .arg("--output")
+        .arg(&input)
+        .args(["--raw-docs", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stderr)
+    );
     let reference = dir.path().join("ref");
     let started = std::time::Instant::now();
-    assert!(mix(&input, &reference, &["--cut-sizes", "1,2"]).status.success());
+    assert!(mix(&input, &reference, &["--cut-sizes", "1,2"])
+        .status
+        .success());
     let full = started.elapsed();
     let out = dir.path().join("out");
     let bin = assert_cmd::cargo::cargo_bin("knowmix");
     // Kill at spread-out points of a run (fractions of the full run time).
     for permille in [50u32, 300, 550, 800, 950, 990] {
         let mut child = std::process::Command::new(&bin)
-            .arg("mix").arg("--input").arg(&input).arg("--output").arg(&out)
-            .arg("--tokenizer").arg(llama_dir())
+            .arg("mix")
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out)
+            .arg("--tokenizer")
+            .arg(llama_dir())
             .args(["--cut-sizes", "1,2", "--quiet", "--force"])
             .spawn()
             .unwrap();
@@ -365,9 +577,17 @@ fn killed_runs_then_rerun_give_the_same_bytes() {
     assert!(mix(&input, &out, &["--cut-sizes", "1,2"]).status.success());
     for n in [1, 2] {
         let name = format!("training_mix/combined_cut_{n}x.jsonl");
-        assert!(std::fs::read(out.join(&name)).unwrap() == std::fs::read(reference.join(&name)).unwrap(), "cut {n}");
+        assert!(
+            std::fs::read(out.join(&name)).unwrap()
+                == std::fs::read(reference.join(&name)).unwrap(),
+            "cut {n}"
+        );
     }
-    assert!(!outputs(&out).iter().any(|n| n.contains(".partial-")), "{:?}", outputs(&out));
+    assert!(
+        !outputs(&out).iter().any(|n| n.contains(".partial-")),
+        "{:?}",
+        outputs(&out)
+    );
 }
 
 /// A disk-full run on a 2 MiB tmpfs (skipped where mount is not allowed):
@@ -377,7 +597,10 @@ fn disk_full_is_clear_and_commits_nothing() {
     let dir = tempdir();
     let mnt = dir.path().join("tiny");
     std::fs::create_dir(&mnt).unwrap();
-    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"]).arg(&mnt).status();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&mnt)
+        .status();
     if !mounted.is_ok_and(|s| s.success()) {
         eprintln!("cannot mount a tmpfs here; disk-full test skipped");
         return;
@@ -389,6 +612,9 @@ fn disk_full_is_clear_and_commits_nothing() {
     assert!(left.is_empty(), "left behind: {left:?}");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot write output (disk full"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write output (disk full"),
+        "{stderr}"
+    );
     assert_eq!(stderr.matches("No space left").count(), 1, "{stderr}");
 }

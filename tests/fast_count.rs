@@ -14,14 +14,48 @@ const GPT_OSS: &str = "fixtures/tokenizers/gpt-oss/tokenizer.json";
 const TEXTS: usize = 100_000;
 
 const PROSE: &[&[&str]] = &[
-    &["The", "quick", "brown", "fox", "isn't", "what", "we'll", "say", "they're", "I'm", "you've", "HE'D", "Don't", "it's", "data", "model", "tokens", "e-mail", "U.S.A.", "naïve", "café"],
-    &["l'homme", "aujourd'hui", "français", "être", "où", "ça", "déjà", "Noël", "cœur", "qu'il"],
-    &["Straße", "Grüße", "Übermäßig", "ÄÖÜ", "Maß", "Fußball", "größer"],
+    &[
+        "The", "quick", "brown", "fox", "isn't", "what", "we'll", "say", "they're", "I'm",
+        "you've", "HE'D", "Don't", "it's", "data", "model", "tokens", "e-mail", "U.S.A.", "naïve",
+        "café",
+    ],
+    &[
+        "l'homme",
+        "aujourd'hui",
+        "français",
+        "être",
+        "où",
+        "ça",
+        "déjà",
+        "Noël",
+        "cœur",
+        "qu'il",
+    ],
+    &[
+        "Straße",
+        "Grüße",
+        "Übermäßig",
+        "ÄÖÜ",
+        "Maß",
+        "Fußball",
+        "größer",
+    ],
     &["¿Qué", "tal?", "¡Hola!", "niño", "año", "mañana", "Señor"],
     &["İstanbul", "ılık", "ŞEHİR", "ağaç", "İİ", "ığdır"],
-    &["Привет", "мир", "Москва", "ЁЛКА", "съешь", "ещё", "этих", "мягких"],
+    &[
+        "Привет",
+        "мир",
+        "Москва",
+        "ЁЛКА",
+        "съешь",
+        "ещё",
+        "этих",
+        "мягких",
+    ],
     &["Καλημέρα", "κόσμε", "ΑΘΗΝΑ", "ς", "ΣΊΣΥΦΟΣ", "ἀρχή"],
-    &["你好", "世界", "中文", "分词", "测试", "。", "，", "的", "模型"],
+    &[
+        "你好", "世界", "中文", "分词", "测试", "。", "，", "的", "模型",
+    ],
     &["こんにちは", "カタカナ", "日本語", "です", "ｶﾀｶﾅ", "ー"],
     &["مرحبا", "بالعالم", "العربية", "٣٤٥", "كتاب", "ـ"],
     &["שָׁלוֹם", "עולם", "עברית", "ספר"],
@@ -31,21 +65,140 @@ const PROSE: &[&[&str]] = &[
 ];
 
 const TRICKY: &[&str] = &[
-    "'", "'", "s", "S", "ſ", "t", "T", "re", "RE", "rE", "ve", "VE", "m", "M", "ll", "LL", "lL", "d", "D",
-    "K", "k", "K", "İ", "ı", "ǅ", "ʰ", "ß", "ẞ", "0", "7", "42", "٣", "५", "Ⅻ", "²", "½", "𝟘",
-    " ", " ", " ", "  ", "\u{a0}", "\u{2000}", "\u{2003}", "\u{200a}", "\u{3000}", "\u{85}", "\u{1680}",
-    "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{200b}", "\u{feff}", "\r\n", "\r", "\n", "\n\n", "\t",
-    "\u{b}", "\u{c}", "\u{301}", "\u{308}", "\u{93f}", "\u{e34}", "👨\u{200d}👩\u{200d}👧", "😀", "🇫🇷",
-    "!", ".", ",", "/", "//", "-", "(", ")", "«", "»", "…", "—", "$", "€", "\"", "`", "<", ">", "|", "_",
-    "a", "Z", "é", "É", "ω", "Ω", "я", "Я", "中", "あ", "ا", "א", "ก", "한", "\u{0}", "\u{7f}", "\u{9f}",
+    "'",
+    "'",
+    "s",
+    "S",
+    "ſ",
+    "t",
+    "T",
+    "re",
+    "RE",
+    "rE",
+    "ve",
+    "VE",
+    "m",
+    "M",
+    "ll",
+    "LL",
+    "lL",
+    "d",
+    "D",
+    "K",
+    "k",
+    "K",
+    "İ",
+    "ı",
+    "ǅ",
+    "ʰ",
+    "ß",
+    "ẞ",
+    "0",
+    "7",
+    "42",
+    "٣",
+    "५",
+    "Ⅻ",
+    "²",
+    "½",
+    "𝟘",
+    " ",
+    " ",
+    " ",
+    "  ",
+    "\u{a0}",
+    "\u{2000}",
+    "\u{2003}",
+    "\u{200a}",
+    "\u{3000}",
+    "\u{85}",
+    "\u{1680}",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{202f}",
+    "\u{205f}",
+    "\u{200b}",
+    "\u{feff}",
+    "\r\n",
+    "\r",
+    "\n",
+    "\n\n",
+    "\t",
+    "\u{b}",
+    "\u{c}",
+    "\u{301}",
+    "\u{308}",
+    "\u{93f}",
+    "\u{e34}",
+    "👨\u{200d}👩\u{200d}👧",
+    "😀",
+    "🇫🇷",
+    "!",
+    ".",
+    ",",
+    "/",
+    "//",
+    "-",
+    "(",
+    ")",
+    "«",
+    "»",
+    "…",
+    "—",
+    "$",
+    "€",
+    "\"",
+    "`",
+    "<",
+    ">",
+    "|",
+    "_",
+    "a",
+    "Z",
+    "é",
+    "É",
+    "ω",
+    "Ω",
+    "я",
+    "Я",
+    "中",
+    "あ",
+    "ا",
+    "א",
+    "ก",
+    "한",
+    "\u{0}",
+    "\u{7f}",
+    "\u{9f}",
 ];
 
 const SPECIALS: &[&str] = &[
-    "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
-    "<|eom_id|>", "<|python_tag|>", "<|reserved_special_token_5|>", "<|finetune_right_pad_id|>",
-    "<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|call|>", "<|constrain|>",
-    "<|endoftext|>", "<|startoftext|>", "<|reserved_200013|>",
-    "<|eot_id", "<|", "|>", "<|start_header_id|", "eot_id|>", "<|<|eot_id|>|>", "<|end|><|end|>",
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|eot_id|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eom_id|>",
+    "<|python_tag|>",
+    "<|reserved_special_token_5|>",
+    "<|finetune_right_pad_id|>",
+    "<|start|>",
+    "<|end|>",
+    "<|message|>",
+    "<|channel|>",
+    "<|return|>",
+    "<|call|>",
+    "<|constrain|>",
+    "<|endoftext|>",
+    "<|startoftext|>",
+    "<|reserved_200013|>",
+    "<|eot_id",
+    "<|",
+    "|>",
+    "<|start_header_id|",
+    "eot_id|>",
+    "<|<|eot_id|>|>",
+    "<|end|><|end|>",
 ];
 
 fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
@@ -85,13 +238,21 @@ fn random_chars(rng: &mut ChaCha8Rng, out: &mut String) {
 }
 
 fn repeats(rng: &mut ChaCha8Rng, out: &mut String) {
-    let unit = pick(rng, &[" ", "\n", "=", "-", "a", "ab", "0", "\t", " \n", "'s", "😀", "中", "\u{301}"]);
+    let unit = pick(
+        rng,
+        &[
+            " ", "\n", "=", "-", "a", "ab", "0", "\t", " \n", "'s", "😀", "中", "\u{301}",
+        ],
+    );
     out.push_str(&unit.repeat(rng.random_range(2..100)));
 }
 
 fn digits(rng: &mut ChaCha8Rng, out: &mut String) {
     for _ in 0..rng.random_range(1..20) {
-        out.push_str(pick(rng, &["0", "1", "9", "٣", "५", "๑", "Ⅻ", "²", ".", ",", " "]));
+        out.push_str(pick(
+            rng,
+            &["0", "1", "9", "٣", "५", "๑", "Ⅻ", "²", ".", ",", " "],
+        ));
     }
 }
 
@@ -100,7 +261,9 @@ fn chat(rng: &mut ChaCha8Rng, out: &mut String) {
     prose(rng, &mut body);
     if rng.random_bool(0.5) {
         out.push_str("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n");
-        out.push_str("Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>");
+        out.push_str(
+            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>",
+        );
         out.push_str("<|start_header_id|>user<|end_header_id|>\n\n");
         out.push_str(&body);
         out.push_str("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -134,7 +297,11 @@ fn hf_count(tok: &Tokenizer, text: &str) -> usize {
 }
 
 fn explain(tok: &Tokenizer, fast: &FastCounter, text: &str) -> String {
-    let flavor = if hf_count(tok, "<|eot_id|>") == 2 { split::Flavor::Llama3 } else { split::Flavor::O200k };
+    let flavor = if hf_count(tok, "<|eot_id|>") == 2 {
+        split::Flavor::Llama3
+    } else {
+        split::Flavor::O200k
+    };
     let mut pieces = Vec::new();
     split::split(flavor, text, |p| pieces.push(p.to_owned()));
     let hf = tok.encode_fast(text, true).expect("HF encodes");
@@ -163,7 +330,15 @@ fn differential(path: &str, seed: u64) {
         }
     }
     eprintln!("{path}: {TEXTS} texts, {bytes} bytes");
-    for fixed in ["", " ", "\n", "<|eot_id|>", "'ſ 'K 'S", "a  \u{a0}b", "x\r\n\r\n  y"] {
+    for fixed in [
+        "",
+        " ",
+        "\n",
+        "<|eot_id|>",
+        "'ſ 'K 'S",
+        "a  \u{a0}b",
+        "x\r\n\r\n  y",
+    ] {
         if fast.count(fixed) != hf_count(&hf, fixed) {
             failures.push(explain(&hf, &fast, fixed));
         }
@@ -172,7 +347,12 @@ fn differential(path: &str, seed: u64) {
         failures.is_empty(),
         "{} of {TEXTS} texts ({bytes} bytes) differ; first ones:\n{}",
         failures.len(),
-        failures.iter().take(8).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -194,7 +374,12 @@ fn tiny_json(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     for (i, c) in b2c.iter().enumerate() {
         vocab.insert(c.to_string(), i.into());
     }
-    for (i, t) in ["he", "ll", "hell", "hello", "Ġw", "or", "ld", "orld", "Ġworld"].iter().enumerate() {
+    for (i, t) in [
+        "he", "ll", "hell", "hello", "Ġw", "or", "ld", "orld", "Ġworld",
+    ]
+    .iter()
+    .enumerate()
+    {
         vocab.insert(t.to_string(), (256 + i).into());
     }
     let mut json = serde_json::json!({
@@ -228,8 +413,18 @@ fn tiny_tokenizer_matches_hf_with_and_without_ignore_merges() {
         let json = tiny_json(|j| j["model"]["ignore_merges"] = ignore.into());
         let hf = Tokenizer::from_bytes(&json).unwrap();
         let fast = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
-        for text in ["hello world", "hello<|eot_id|>hell", " world worlds", "", "ħello"] {
-            assert_eq!(fast.count(text), hf_count(&hf, text), "{text:?} ignore_merges={ignore}");
+        for text in [
+            "hello world",
+            "hello<|eot_id|>hell",
+            " world worlds",
+            "",
+            "ħello",
+        ] {
+            assert_eq!(
+                fast.count(text),
+                hf_count(&hf, text),
+                "{text:?} ignore_merges={ignore}"
+            );
         }
     }
 }
@@ -238,24 +433,47 @@ fn tiny_tokenizer_matches_hf_with_and_without_ignore_merges() {
 fn unsupported_shapes_are_none() {
     type Edit = fn(&mut serde_json::Value);
     let edits: &[(&str, Edit)] = &[
-        ("normalizer", |j| j["normalizer"] = serde_json::json!({"type": "NFC"})),
-        ("other regex", |j| j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+".into()),
-        ("string pattern", |j| j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = serde_json::json!({"String": " "})),
-        ("split behavior", |j| j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed".into()),
-        ("byte-level regex", |j| j["pre_tokenizer"]["pretokenizers"][1]["use_regex"] = true.into()),
-        ("prefix space", |j| j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true.into()),
-        ("bert post", |j| j["post_processor"] = serde_json::json!({"type": "BertProcessing"})),
+        ("normalizer", |j| {
+            j["normalizer"] = serde_json::json!({"type": "NFC"})
+        }),
+        ("other regex", |j| {
+            j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+".into()
+        }),
+        ("string pattern", |j| {
+            j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = serde_json::json!({"String": " "})
+        }),
+        ("split behavior", |j| {
+            j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed".into()
+        }),
+        ("byte-level regex", |j| {
+            j["pre_tokenizer"]["pretokenizers"][1]["use_regex"] = true.into()
+        }),
+        ("prefix space", |j| {
+            j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true.into()
+        }),
+        ("bert post", |j| {
+            j["post_processor"] = serde_json::json!({"type": "BertProcessing"})
+        }),
         ("lstrip", |j| j["added_tokens"][0]["lstrip"] = true.into()),
-        ("single_word", |j| j["added_tokens"][0]["single_word"] = true.into()),
-        ("mixed normalized", |j| j["added_tokens"][0]["normalized"] = true.into()),
+        ("single_word", |j| {
+            j["added_tokens"][0]["single_word"] = true.into()
+        }),
+        ("mixed normalized", |j| {
+            j["added_tokens"][0]["normalized"] = true.into()
+        }),
         ("unk", |j| j["model"]["unk_token"] = "h".into()),
         ("dropout", |j| j["model"]["dropout"] = 0.1.into()),
         ("wordpiece", |j| j["model"]["type"] = "WordPiece".into()),
-        ("padding", |j| j["padding"] = serde_json::json!({"strategy": "BatchLongest"})),
+        ("padding", |j| {
+            j["padding"] = serde_json::json!({"strategy": "BatchLongest"})
+        }),
     ];
     for (name, edit) in edits {
         let json = tiny_json(edit);
-        assert!(FastCounter::from_tokenizer_json(&json).unwrap().is_none(), "{name} should be unsupported");
+        assert!(
+            FastCounter::from_tokenizer_json(&json).unwrap().is_none(),
+            "{name} should be unsupported"
+        );
     }
     assert!(FastCounter::from_tokenizer_json(b"not json").is_err());
     let broken = tiny_json(|j| j["model"]["merges"][0] = "h x".into());

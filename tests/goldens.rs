@@ -24,7 +24,9 @@ struct Golden {
 fn read_jsonl<T: for<'de> Deserialize<'de>>(name: &str) -> Vec<T> {
     let path = fixture(&format!("goldens/{name}"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn conversations() -> Vec<Conversation> {
@@ -42,15 +44,28 @@ fn check(name: &str, tok: &Loaded) {
         assert_eq!(conv.id, golden.id);
         let rendered = tok.template.render(&conv.messages).unwrap();
         if rendered != golden.rendered {
-            failures.push(format!("#{} render: {}", conv.id, first_diff(&rendered, &golden.rendered)));
+            failures.push(format!(
+                "#{} render: {}",
+                conv.id,
+                first_diff(&rendered, &golden.rendered)
+            ));
             continue;
         }
         let n = tok.counter.count(&golden.rendered);
         if n != golden.token_length {
-            failures.push(format!("#{} token_length {n}, want {}", conv.id, golden.token_length));
+            failures.push(format!(
+                "#{} token_length {n}, want {}",
+                conv.id, golden.token_length
+            ));
         }
     }
-    assert!(failures.is_empty(), "{name}: {} of {} goldens differ:\n{}", failures.len(), convs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{name}: {} of {} goldens differ:\n{}",
+        failures.len(),
+        convs.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -69,7 +84,12 @@ fn encode_fast_and_encode_agree() {
     for (name, tok) in [("llama-3.1-instruct", llama()), ("gpt-oss", gpt_oss())] {
         for golden in read_jsonl::<Golden>(&format!("{name}.jsonl")) {
             let ids = tok.counter.ids(&golden.rendered).unwrap();
-            assert_eq!(ids.len(), tok.counter.try_count(&golden.rendered).unwrap(), "{name} #{}", golden.id);
+            assert_eq!(
+                ids.len(),
+                tok.counter.try_count(&golden.rendered).unwrap(),
+                "{name} #{}",
+                golden.id
+            );
         }
     }
 }
@@ -79,7 +99,10 @@ fn encode_fast_and_encode_agree() {
 fn render_is_thread_safe() {
     let convs = conversations();
     let tok = gpt_oss();
-    let want: Vec<String> = convs.iter().map(|c| tok.template.render(&c.messages).unwrap()).collect();
+    let want: Vec<String> = convs
+        .iter()
+        .map(|c| tok.template.render(&c.messages).unwrap())
+        .collect();
     std::thread::scope(|s| {
         for t in 0..4 {
             let (convs, want) = (&convs, &want);
@@ -95,7 +118,10 @@ fn render_is_thread_safe() {
 /// Prints the mean render time per record (`--nocapture` to see it).
 #[test]
 fn render_time_per_record() {
-    let convs: Vec<Conversation> = conversations().into_iter().filter(|c| c.messages.iter().all(|m| m.content.len() < 10_000)).collect();
+    let convs: Vec<Conversation> = conversations()
+        .into_iter()
+        .filter(|c| c.messages.iter().all(|m| m.content.len() < 10_000))
+        .collect();
     for (name, tok) in [("llama-3.1-instruct", llama()), ("gpt-oss", gpt_oss())] {
         let rounds = 20;
         let start = Instant::now();
@@ -106,8 +132,14 @@ fn render_time_per_record() {
             }
         }
         let per = start.elapsed() / (rounds * convs.len()) as u32;
-        eprintln!("render {name}: {per:?} per record ({} records x {rounds}, {bytes} bytes)", convs.len());
-        let texts: Vec<String> = convs.iter().map(|c| tok.template.render(&c.messages).unwrap()).collect();
+        eprintln!(
+            "render {name}: {per:?} per record ({} records x {rounds}, {bytes} bytes)",
+            convs.len()
+        );
+        let texts: Vec<String> = convs
+            .iter()
+            .map(|c| tok.template.render(&c.messages).unwrap())
+            .collect();
         let start = Instant::now();
         let tokens: usize = texts.iter().map(|t| tok.counter.count(t)).sum();
         let per = start.elapsed() / texts.len() as u32;

@@ -8,7 +8,12 @@ use serde_json::Value;
 
 use crate::util::{fixture, knowmix, llama_dir, read_jsonl};
 
-const DATASETS: [&str; 4] = ["extractive_summary", "detailed_summary", "key_facts_to_qa", "document_based_qa"];
+const DATASETS: [&str; 4] = [
+    "extractive_summary",
+    "detailed_summary",
+    "key_facts_to_qa",
+    "document_based_qa",
+];
 
 fn run_mix(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     knowmix()
@@ -27,7 +32,10 @@ fn run_mix(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
 /// The input rows of one dataset, in file order.
 fn input_rows(dataset: &str) -> Vec<Value> {
     let dir = fixture("step_03").join(dataset);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files.iter().flat_map(|f| read_jsonl(f)).collect()
 }
@@ -37,7 +45,10 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 }
 
 fn cut_records(out: &Path, n: u32) -> Vec<Value> {
-    read_jsonl(&out.join("training_mix").join(format!("combined_cut_{n}x.jsonl")))
+    read_jsonl(
+        &out.join("training_mix")
+            .join(format!("combined_cut_{n}x.jsonl")),
+    )
 }
 
 /// Records of a cut that came from `dataset`, identified by raw document and
@@ -45,14 +56,29 @@ fn cut_records(out: &Path, n: u32) -> Vec<Value> {
 fn split_by_dataset(records: &[Value]) -> BTreeMap<&'static str, Vec<Value>> {
     let mut keys: BTreeMap<(String, String, String), &'static str> = BTreeMap::new();
     for d in DATASETS {
-        let raw_col = if d == "document_based_qa" { "base_document" } else { "raw_document" };
+        let raw_col = if d == "document_based_qa" {
+            "base_document"
+        } else {
+            "raw_document"
+        };
         for row in input_rows(d) {
-            keys.insert((s(&row, "question").into(), s(&row, raw_col).into(), s(&row, "document").into()), d);
+            keys.insert(
+                (
+                    s(&row, "question").into(),
+                    s(&row, raw_col).into(),
+                    s(&row, "document").into(),
+                ),
+                d,
+            );
         }
     }
     let mut out: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for r in records {
-        let key = (s(r, "question").into(), s(r, "raw_document").into(), s(r, "document").into());
+        let key = (
+            s(r, "question").into(),
+            s(r, "raw_document").into(),
+            s(r, "document").into(),
+        );
         out.entry(keys[&key]).or_default().push(r.clone());
     }
     out
@@ -63,8 +89,12 @@ fn mix_writes_feasible_cuts_with_every_invariant() {
     let out = tempfile::tempdir().unwrap();
     run_mix(out.path(), &["--cut-sizes", "3,5,50"]).success();
     let dir = out.path().join("training_mix");
-    assert!(!dir.join("combined_cut_50x.jsonl").exists(), "cut 50 must be infeasible");
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        !dir.join("combined_cut_50x.jsonl").exists(),
+        "cut 50 must be infeasible"
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["infeasible_cuts"][0]["cut_size"], 50);
     for n in [3u32, 5] {
         let records = cut_records(out.path(), n);
@@ -85,7 +115,10 @@ fn mix_writes_feasible_cuts_with_every_invariant() {
 }
 
 fn dataset_of(by: &BTreeMap<&'static str, Vec<Value>>, r: &Value) -> &'static str {
-    by.iter().find(|(_, v)| v.contains(r)).map(|(d, _)| *d).unwrap()
+    by.iter()
+        .find(|(_, v)| v.contains(r))
+        .map(|(d, _)| *d)
+        .unwrap()
 }
 
 fn check_record_shape(records: &[Value]) {
@@ -93,7 +126,16 @@ fn check_record_shape(records: &[Value]) {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["question", "document_outline", "raw_document", "document", "messages", "metadata", "unmask", "token_length"]
+            [
+                "question",
+                "document_outline",
+                "raw_document",
+                "document",
+                "messages",
+                "metadata",
+                "unmask",
+                "token_length"
+            ]
         );
         assert_eq!(r["unmask"], true);
         assert!(r["token_length"].as_u64().unwrap() > 20);
@@ -115,15 +157,24 @@ fn check_summary_draw(dataset: &str, records: &[Value], n: u32) {
     let rows = input_rows(dataset);
     let mut available: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for row in &rows {
-        available.entry(s(row, "raw_document")).or_default().insert(s(row, "document"));
+        available
+            .entry(s(row, "raw_document"))
+            .or_default()
+            .insert(s(row, "document"));
     }
     let mut kept: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for r in records {
-        kept.entry(s(r, "raw_document")).or_default().insert(s(r, "document"));
+        kept.entry(s(r, "raw_document"))
+            .or_default()
+            .insert(s(r, "document"));
     }
     for (raw, docs) in &available {
         let got = kept.get(raw).map_or(0, |k| k.len());
-        assert_eq!(got, docs.len().min(n as usize), "{dataset}: raw doc {raw:.40}");
+        assert_eq!(
+            got,
+            docs.len().min(n as usize),
+            "{dataset}: raw doc {raw:.40}"
+        );
     }
     // Each kept summary: its first 3 rows in file order, in file order.
     let mut expected = Vec::new();
@@ -148,14 +199,27 @@ fn check_all_rows_in_order(dataset: &str, records: &[Value]) {
     for (r, row) in records.iter().zip(&rows) {
         assert_eq!(r["question"], row["question"]);
         // polars cleaning: [END], then [ANSWER], then strip_chars().
-        let answer = s(row, "response").replace("[END]", "").replace("[ANSWER]", "");
+        let answer = s(row, "response")
+            .replace("[END]", "")
+            .replace("[ANSWER]", "");
         assert_eq!(s(&r["messages"][1], "content"), answer.trim());
         assert_eq!(r["messages"][1]["thinking"], "");
         let user = s(&r["messages"][0], "content");
         if dataset == "key_facts_to_qa" {
-            assert_eq!(user, format!("In {}, {}", s(row, "document_outline"), s(row, "question")));
+            assert_eq!(
+                user,
+                format!("In {}, {}", s(row, "document_outline"), s(row, "question"))
+            );
         } else {
-            assert_eq!(user, format!("{}\n{}\n\n{}", s(row, "document_outline"), s(row, "document"), s(row, "question")));
+            assert_eq!(
+                user,
+                format!(
+                    "{}\n{}\n\n{}",
+                    s(row, "document_outline"),
+                    s(row, "document"),
+                    s(row, "question")
+                )
+            );
             assert_eq!(r["raw_document"], row["base_document"]);
         }
     }
@@ -165,7 +229,12 @@ fn check_all_rows_in_order(dataset: &str, records: &[Value]) {
 fn cuts_are_nested() {
     let out = tempfile::tempdir().unwrap();
     run_mix(out.path(), &["--cut-sizes", "1,2,3"]).success();
-    let lines = |n| -> BTreeSet<String> { cut_records(out.path(), n).iter().map(|r| r.to_string()).collect() };
+    let lines = |n| -> BTreeSet<String> {
+        cut_records(out.path(), n)
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
+    };
     assert!(lines(1).is_subset(&lines(2)));
     assert!(lines(2).is_subset(&lines(3)));
 }
@@ -174,7 +243,11 @@ fn cuts_are_nested() {
 fn same_bytes_whatever_the_thread_count_and_seed_matters() {
     let bytes = |threads: &str, seed: &str| {
         let out = tempfile::tempdir().unwrap();
-        run_mix(out.path(), &["--cut-sizes", "2", "--threads", threads, "--seed", seed]).success();
+        run_mix(
+            out.path(),
+            &["--cut-sizes", "2", "--threads", threads, "--seed", seed],
+        )
+        .success();
         std::fs::read(out.path().join("training_mix/combined_cut_2x.jsonl")).unwrap()
     };
     let one = bytes("1", "7");
@@ -189,7 +262,12 @@ fn gpt_oss_drops_placeholder_questions() {
     let records = cut_records(out.path(), 3);
     for r in &records {
         let q = s(r, "question");
-        assert!(!q.contains("...") && !q.contains("<question>") && !q.contains("<Insert question here>"), "{q}");
+        assert!(
+            !q.contains("...")
+                && !q.contains("<question>")
+                && !q.contains("<Insert question here>"),
+            "{q}"
+        );
     }
     let all = input_rows("key_facts_to_qa").len() + input_rows("document_based_qa").len();
     let plain = tempfile::tempdir().unwrap();
@@ -213,7 +291,8 @@ fn environment_and_dotenv_configure_like_the_notebook() {
     let dir = work.path().join("out/training_mix");
     assert!(dir.join("combined_cut_1x.jsonl").exists());
     assert!(!dir.join("combined_cut_2x.jsonl").exists());
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["parameters"]["qa_per_doc"], 1);
 }
 
@@ -223,14 +302,22 @@ fn no_feasible_cut_is_an_error_and_writes_nothing() {
     run_mix(out.path(), &["--cut-sizes", "500"])
         .failure()
         .code(1)
-        .stderr(predicates::str::contains("no requested cut size is feasible"));
-    assert!(!out.path().join("training_mix/combined_cut_500x.jsonl").exists());
+        .stderr(predicates::str::contains(
+            "no requested cut size is feasible",
+        ));
+    assert!(!out
+        .path()
+        .join("training_mix/combined_cut_500x.jsonl")
+        .exists());
 }
 
 #[test]
 fn invalid_cut_sizes_is_a_usage_error() {
     let out = tempfile::tempdir().unwrap();
-    run_mix(out.path(), &["--cut-sizes", "5,x"]).failure().code(2).stderr(predicates::str::contains("\"x\""));
+    run_mix(out.path(), &["--cut-sizes", "5,x"])
+        .failure()
+        .code(2)
+        .stderr(predicates::str::contains("\"x\""));
 }
 
 /// Every record we write is byte-identical to the line the notebook writes
@@ -241,32 +328,52 @@ fn invalid_cut_sizes_is_a_usage_error() {
 #[test]
 fn records_match_the_notebook_byte_for_byte() {
     for (flag, golden) in [(None, "plain"), (Some("--gpt-oss"), "gpt-oss")] {
-        let path = fixture(&format!("goldens/notebook/all_summaries_qa3_{golden}.jsonl"));
+        let path = fixture(&format!(
+            "goldens/notebook/all_summaries_qa3_{golden}.jsonl"
+        ));
         let text = std::fs::read_to_string(&path).unwrap();
         let mut by_key: BTreeMap<(String, String, String), &str> = BTreeMap::new();
         for line in text.lines() {
             let v: Value = serde_json::from_str(line).unwrap();
-            by_key.insert((s(&v, "question").into(), s(&v, "raw_document").into(), s(&v, "document").into()), line);
+            by_key.insert(
+                (
+                    s(&v, "question").into(),
+                    s(&v, "raw_document").into(),
+                    s(&v, "document").into(),
+                ),
+                line,
+            );
         }
         let out = tempfile::tempdir().unwrap();
         let mut args = vec!["--cut-sizes", "5"];
         args.extend(flag);
         run_mix(out.path(), &args).success();
-        let ours = std::fs::read_to_string(out.path().join("training_mix/combined_cut_5x.jsonl")).unwrap();
+        let ours =
+            std::fs::read_to_string(out.path().join("training_mix/combined_cut_5x.jsonl")).unwrap();
         let (mut same, mut unmatched) = (0, Vec::new());
         for line in ours.lines() {
             let v: Value = serde_json::from_str(line).unwrap();
-            let key = (s(&v, "question").into(), s(&v, "raw_document").into(), s(&v, "document").into());
+            let key = (
+                s(&v, "question").into(),
+                s(&v, "raw_document").into(),
+                s(&v, "document").into(),
+            );
             match by_key.get(&key) {
                 Some(golden) => {
-                    assert_eq!(line, *golden, "{golden}: record differs from the notebook's");
+                    assert_eq!(
+                        line, *golden,
+                        "{golden}: record differs from the notebook's"
+                    );
                     same += 1;
                 }
                 None => unmatched.push(key.2),
             }
         }
         let shared = shared_summaries();
-        assert!(unmatched.iter().all(|d| shared.contains(d)), "{golden}: unmatched {unmatched:?}");
+        assert!(
+            unmatched.iter().all(|d| shared.contains(d)),
+            "{golden}: unmatched {unmatched:?}"
+        );
         assert!(same > 300, "{golden}: only {same} records compared");
     }
 }
@@ -276,8 +383,13 @@ fn shared_summaries() -> BTreeSet<String> {
     let mut raws: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for d in &DATASETS[..2] {
         for row in input_rows(d) {
-            raws.entry(s(&row, "document").into()).or_default().insert(s(&row, "raw_document").into());
+            raws.entry(s(&row, "document").into())
+                .or_default()
+                .insert(s(&row, "raw_document").into());
         }
     }
-    raws.into_iter().filter(|(_, r)| r.len() > 1).map(|(d, _)| d).collect()
+    raws.into_iter()
+        .filter(|(_, r)| r.len() > 1)
+        .map(|(d, _)| d)
+        .collect()
 }

@@ -26,7 +26,13 @@ fn source(dir: &Path, name: &str, n: usize, tokens: Option<u64>) {
 /// Run `recipe` (written to `dir/recipe.yaml`) with `extra` args.
 fn run(dir: &Path, recipe: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     std::fs::write(dir.join("recipe.yaml"), recipe).unwrap();
-    knowmix().arg("recipe").arg(dir.join("recipe.yaml")).arg("-o").arg(dir.join("mix.jsonl")).args(extra).assert()
+    knowmix()
+        .arg("recipe")
+        .arg(dir.join("recipe.yaml"))
+        .arg("-o")
+        .arg(dir.join("mix.jsonl"))
+        .args(extra)
+        .assert()
 }
 
 fn ids(records: &[Value]) -> BTreeMap<String, usize> {
@@ -37,8 +43,14 @@ fn ids(records: &[Value]) -> BTreeMap<String, usize> {
     out
 }
 
-fn from<'a>(counts: &'a BTreeMap<String, usize>, prefix: &'a str) -> impl Iterator<Item = usize> + 'a {
-    counts.iter().filter(move |(k, _)| k.starts_with(prefix)).map(|(_, c)| *c)
+fn from<'a>(
+    counts: &'a BTreeMap<String, usize>,
+    prefix: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    counts
+        .iter()
+        .filter(move |(k, _)| k.starts_with(prefix))
+        .map(|(_, c)| *c)
 }
 
 #[test]
@@ -54,12 +66,18 @@ fn integer_and_float_sampling_sizes_are_exact() {
     let counts = ids(&read_jsonl(&dir.path().join("mix.jsonl")));
     let a: Vec<usize> = from(&counts, "a.jsonl").collect();
     assert_eq!(a.len(), 200, "every record of a at least twice");
-    assert_eq!(a.iter().filter(|c| **c == 3).count(), 100, "100 distinct records a third time");
+    assert_eq!(
+        a.iter().filter(|c| **c == 3).count(),
+        100,
+        "100 distinct records a third time"
+    );
     assert!(a.iter().all(|c| *c == 2 || *c == 3));
     assert_eq!(from(&counts, "b.jsonl").collect::<Vec<_>>(), vec![1; 30]);
     assert_eq!(from(&counts, "c.jsonl").collect::<Vec<_>>(), vec![1; 10]);
     assert_eq!(from(&counts, "d.jsonl").collect::<Vec<_>>(), vec![1; 7]);
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("mix.jsonl.manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mix.jsonl.manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["sources"][0]["copies"], 500);
     assert_eq!(manifest["sources"][0]["selected"], 200);
     assert_eq!(manifest["total"]["records"], 547);
@@ -83,7 +101,11 @@ fn token_budget_and_weights() {
     assert_eq!((t.len(), t.iter().sum::<usize>()), (100, 235));
     assert_eq!(from(&counts, "w1.jsonl").sum::<usize>(), 750);
     assert_eq!(from(&counts, "w2.jsonl").sum::<usize>(), 250);
-    assert_eq!(from(&counts, "w2.jsonl").count(), 250, "downsampling draws without replacement");
+    assert_eq!(
+        from(&counts, "w2.jsonl").count(),
+        250,
+        "downsampling draws without replacement"
+    );
 }
 
 #[test]
@@ -91,11 +113,15 @@ fn repetition_caps_and_the_infeasible_error() {
     let dir = tempdir();
     source(dir.path(), "w1.jsonl", 300, None);
     source(dir.path(), "w2.jsonl", 500, None);
-    let recipe = "target: {records: 1000}\ndatasets:\n  - {path: w1.jsonl, weight: 3, max_repeats: 2}\n  \
+    let recipe =
+        "target: {records: 1000}\ndatasets:\n  - {path: w1.jsonl, weight: 3, max_repeats: 2}\n  \
                   - {path: w2.jsonl, weight: 1}\n";
     let out = run(dir.path(), recipe, &[]).failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("largest achievable target is records: 800"), "{err}");
+    assert!(
+        err.contains("largest achievable target is records: 800"),
+        "{err}"
+    );
     assert!(err.contains("would need max_repeats 3"), "{err}");
     assert!(!dir.path().join("mix.jsonl").exists());
     let ok = recipe.replace("1000", "800");
@@ -105,7 +131,10 @@ fn repetition_caps_and_the_infeasible_error() {
     let fixed = "datasets:\n  - {path: w1.jsonl, sampling_size: 1000, max_repeats: 3}\n";
     let out = run(dir.path(), fixed, &[]).failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("largest achievable is sampling_size: 900") && err.contains("max_repeats 4"), "{err}");
+    assert!(
+        err.contains("largest achievable is sampling_size: 900") && err.contains("max_repeats 4"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -114,7 +143,12 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     source(dir.path(), "a.jsonl", 300, Some(3));
     let recipe = "datasets:\n  - {path: a.jsonl, sampling_size: 0.5}\n";
     let bytes = |seed: &str| {
-        run(dir.path(), recipe, &["--seed", seed, "--memory-limit", "1KiB"]).success();
+        run(
+            dir.path(),
+            recipe,
+            &["--seed", seed, "--memory-limit", "1KiB"],
+        )
+        .success();
         std::fs::read(dir.path().join("mix.jsonl")).unwrap()
     };
     let first = bytes("7");
@@ -139,8 +173,14 @@ fn shuffle_first_position_is_uniform() {
         first[winner as usize] += 1;
     }
     let expected = seeds as f64 / n as f64;
-    let chi2: f64 = first.iter().map(|&c| (c as f64 - expected).powi(2) / expected).sum();
-    assert!(chi2 < 27.88, "chi-square {chi2} over 9 degrees of freedom (p = 0.001): {first:?}");
+    let chi2: f64 = first
+        .iter()
+        .map(|&c| (c as f64 - expected).powi(2) / expected)
+        .sum();
+    assert!(
+        chi2 < 27.88,
+        "chi-square {chi2} over 9 degrees of freedom (p = 0.001): {first:?}"
+    );
 }
 
 #[test]
@@ -172,7 +212,9 @@ fn globs_compressed_inputs_and_shards() {
     std::fs::write(dir.path().join("parts/p2.jsonl.gz"), gz.finish().unwrap()).unwrap();
     let recipe = "datasets:\n  - {path: \"parts/*.jsonl*\", sampling_size: 1.0}\n";
     run(dir.path(), recipe, &["--max-records-per-file", "30"]).success();
-    let shards: Vec<usize> = (0..4).map(|i| read_jsonl(&dir.path().join(format!("mix-{i:05}.jsonl"))).len()).collect();
+    let shards: Vec<usize> = (0..4)
+        .map(|i| read_jsonl(&dir.path().join(format!("mix-{i:05}.jsonl"))).len())
+        .collect();
     assert_eq!(shards, [30, 30, 30, 10]);
     assert!(!dir.path().join("mix-00004.jsonl").exists());
 }
@@ -181,10 +223,26 @@ fn globs_compressed_inputs_and_shards() {
 fn errors_name_the_recipe_line_and_the_missing_token_lengths() {
     let dir = tempdir();
     source(dir.path(), "a.jsonl", 5, None);
-    let out = run(dir.path(), "datasets:\n  - path: a.jsonl\n    sampling_sise: 2\n", &[]).failure();
+    let out = run(
+        dir.path(),
+        "datasets:\n  - path: a.jsonl\n    sampling_sise: 2\n",
+        &[],
+    )
+    .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("recipe.yaml:3:") && err.contains("sampling_sise"), "{err}");
-    let out = run(dir.path(), "datasets:\n  - {path: a.jsonl, tokens: 5k}\n", &[]).failure();
+    assert!(
+        err.contains("recipe.yaml:3:") && err.contains("sampling_sise"),
+        "{err}"
+    );
+    let out = run(
+        dir.path(),
+        "datasets:\n  - {path: a.jsonl, tokens: 5k}\n",
+        &[],
+    )
+    .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(err.contains("a.jsonl:1: record has no `token_length`") && err.contains("--tokenizer"), "{err}");
+    assert!(
+        err.contains("a.jsonl:1: record has no `token_length`") && err.contains("--tokenizer"),
+        "{err}"
+    );
 }

@@ -19,7 +19,8 @@ fn shims() -> Shims {
 }
 
 fn render(source: &str, messages: &[Message]) -> Result<String, RenderError> {
-    ChatTemplate::with_clock(source, "<|begin_of_text|>", "<|eot_id|>", frozen_clock())?.render(messages)
+    ChatTemplate::with_clock(source, "<|begin_of_text|>", "<|eot_id|>", frozen_clock())?
+        .render(messages)
 }
 
 /// tojson (separators, indent, sort_keys, ensure_ascii, floats), trim and
@@ -43,7 +44,11 @@ fn shims_match_transformers() {
 fn raise_exception_is_an_error_with_the_message() {
     let shims = shims();
     assert!(shims.rendered["raise"].contains("boom: user"));
-    let err = render(r#"{{ raise_exception("boom: " + messages[0].role) }}"#, &shims.messages).unwrap_err();
+    let err = render(
+        r#"{{ raise_exception("boom: " + messages[0].role) }}"#,
+        &shims.messages,
+    )
+    .unwrap_err();
     assert!(matches!(err, RenderError::Render(_)));
     assert!(err.to_string().contains("boom: user"), "{err}");
 }
@@ -62,9 +67,12 @@ fn bad_template_is_a_compile_error() {
 
 #[test]
 fn default_clock_renders_todays_local_date() {
-    let source = std::fs::read_to_string(fixture("tokenizers/gpt-oss/chat_template.jinja")).unwrap();
+    let source =
+        std::fs::read_to_string(fixture("tokenizers/gpt-oss/chat_template.jinja")).unwrap();
     let t = ChatTemplate::new(&source, "<|startoftext|>", "<|return|>").unwrap();
-    let today = chrono::Local::now().format("Current date: %Y-%m-%d").to_string();
+    let today = chrono::Local::now()
+        .format("Current date: %Y-%m-%d")
+        .to_string();
     assert!(t.render(&qa("q", "a", Some(""))).unwrap().contains(&today));
 }
 
@@ -72,10 +80,15 @@ fn default_clock_renders_todays_local_date() {
 #[test]
 fn llama_trims_like_python_and_ignores_thinking() {
     let t = &llama().template;
-    let with = t.render(&qa("\x1c q \u{3000}", "\x1f a", Some("reasoning"))).unwrap();
+    let with = t
+        .render(&qa("\x1c q \u{3000}", "\x1f a", Some("reasoning")))
+        .unwrap();
     let without = t.render(&qa("q", "a", None)).unwrap();
     assert_eq!(with, without);
-    assert!(with.ends_with("<|start_header_id|>assistant<|end_header_id|>\n\na<|eot_id|>"), "{with:?}");
+    assert!(
+        with.ends_with("<|start_header_id|>assistant<|end_header_id|>\n\na<|eot_id|>"),
+        "{with:?}"
+    );
     assert!(with.contains("Today Date: 26 Jul 2024"));
 }
 
@@ -84,7 +97,10 @@ fn llama_trims_like_python_and_ignores_thinking() {
 fn gpt_oss_renders_thinking_key_even_empty() {
     let t = &gpt_oss().template;
     let empty = t.render(&qa("q", "a", Some(""))).unwrap();
-    assert!(empty.contains("<|start|>assistant<|channel|>analysis<|message|><|end|>"), "{empty:?}");
+    assert!(
+        empty.contains("<|start|>assistant<|channel|>analysis<|message|><|end|>"),
+        "{empty:?}"
+    );
     let none = t.render(&qa("q", "a", None)).unwrap();
     assert!(!none.contains("analysis<|message|>"), "{none:?}");
     assert!(none.contains("Current date: 2026-01-15"));
@@ -93,6 +109,9 @@ fn gpt_oss_renders_thinking_key_even_empty() {
 /// gpt-oss refuses channel tags inside assistant content (raise_exception).
 #[test]
 fn gpt_oss_rejects_channel_tags_in_content() {
-    let err = gpt_oss().template.render(&qa("q", "<|channel|>final<|message|>x", Some(""))).unwrap_err();
+    let err = gpt_oss()
+        .template
+        .render(&qa("q", "<|channel|>final<|message|>x", Some("")))
+        .unwrap_err();
     assert!(err.to_string().contains("<|channel|> tags"), "{err}");
 }

@@ -12,7 +12,11 @@ fn stats_json(args: &[&str], stdin: Option<&str>) -> Value {
         cmd.write_stdin(input.to_owned());
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -20,8 +24,14 @@ fn stats_json(args: &[&str], stdin: Option<&str>) -> Value {
 fn stats_totals_match_the_records() {
     let (_, cut) = pipe_corpus();
     let records = read_jsonl(cut);
-    let tokens: u64 = records.iter().map(|r| r["token_length"].as_u64().unwrap()).sum();
-    let mut lengths: Vec<u64> = records.iter().map(|r| r["token_length"].as_u64().unwrap()).collect();
+    let tokens: u64 = records
+        .iter()
+        .map(|r| r["token_length"].as_u64().unwrap())
+        .sum();
+    let mut lengths: Vec<u64> = records
+        .iter()
+        .map(|r| r["token_length"].as_u64().unwrap())
+        .collect();
     lengths.sort();
     let dir = tempdir();
     let zst = dir.path().join("cut.jsonl.zst");
@@ -33,11 +43,21 @@ fn stats_totals_match_the_records() {
     assert_eq!(total["records"], records.len() as u64);
     assert_eq!(total["bytes"], std::fs::metadata(cut).unwrap().len());
     assert_eq!(total["tokens"], tokens);
-    assert_eq!(from_file["datasets"]["document_knowledge_qa"]["records"], records.len() as u64);
+    assert_eq!(
+        from_file["datasets"]["document_knowledge_qa"]["records"],
+        records.len() as u64
+    );
     assert_eq!(from_file["token_length"]["min"], lengths[0]);
     assert_eq!(from_file["token_length"]["max"], *lengths.last().unwrap());
     let llama = crate::util::llama_dir();
-    let counted = stats_json(&["--tokenizer", llama.to_str().unwrap(), cut.to_str().unwrap()], None);
+    let counted = stats_json(
+        &[
+            "--tokenizer",
+            llama.to_str().unwrap(),
+            cut.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(counted, from_file, "--tokenizer counts what mix wrote");
 }
 
@@ -54,7 +74,10 @@ fn stats_reads_metadata_objects_and_strings() {
     assert_eq!(s["datasets"]["a"]["tokens"], 11);
     assert_eq!(s["datasets"]["b"]["tokens"], 2);
     assert_eq!(s["datasets"]["(none)"]["without_token_length"], 1);
-    assert_eq!(s["token_length"], serde_json::json!({"min": 1, "median": 2.0, "p95": 10, "max": 10}));
+    assert_eq!(
+        s["token_length"],
+        serde_json::json!({"min": 1, "median": 2.0, "p95": 10, "max": 10})
+    );
 }
 
 #[test]
@@ -68,5 +91,7 @@ fn stats_on_a_step03_folder_agrees_with_mix_feasibility() {
         assert!(ds["summaries"].as_u64().unwrap() >= 6, "{d}");
     }
     let table = knowmix().arg("stats").arg(step03).output().unwrap();
-    assert!(String::from_utf8(table.stdout).unwrap().contains("feasible_cut_sizes: "));
+    assert!(String::from_utf8(table.stdout)
+        .unwrap()
+        .contains("feasible_cut_sizes: "));
 }

@@ -1,7 +1,7 @@
 //! knowmix's integration tests: one binary, one module per area (ripgrep's layout).
 
-mod fast_count;
 mod errors;
+mod fast_count;
 mod goldens;
 mod mix;
 mod recipe;

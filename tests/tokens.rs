@@ -2,14 +2,19 @@
 //! byte for byte, from stdin or files, plain or compressed; and `mix
 //! --compress`.
 
-use crate::util::{into_head, knowmix, llama_dir as llama, pipe_corpus, read_decompressed, tempdir, write_compressed};
+use crate::util::{
+    into_head, knowmix, llama_dir as llama, pipe_corpus, read_decompressed, tempdir,
+    write_compressed,
+};
 
 /// The mix output with every `,"token_length":N` removed.
 fn stripped(cut: &[u8]) -> Vec<u8> {
     let text = String::from_utf8(cut.to_vec()).unwrap();
     let mut out = String::new();
     for line in text.lines() {
-        let at = line.rfind(",\"token_length\":").expect("mix writes token_length last");
+        let at = line
+            .rfind(",\"token_length\":")
+            .expect("mix writes token_length last");
         out.push_str(&line[..at]);
         out.push_str("}\n");
     }
@@ -22,8 +27,18 @@ fn tokens_on_stdin_equals_mix_token_length() {
     let want = std::fs::read(cut).unwrap();
     let input = stripped(&want);
     assert_ne!(input, want);
-    let got = knowmix().arg("tokens").arg("--tokenizer").arg(llama()).write_stdin(input).output().unwrap();
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let got = knowmix()
+        .arg("tokens")
+        .arg("--tokenizer")
+        .arg(llama())
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     assert!(got.stdout == want, "tokens differs from mix");
     assert!(got.stderr.is_empty());
 }
@@ -33,11 +48,22 @@ fn tokens_reads_gz_and_zst_files_and_writes_compressed() {
     let (_, cut) = pipe_corpus();
     let want = std::fs::read(cut).unwrap();
     let dir = tempdir();
-    for (name, out) in [("in.jsonl.gz", "out.jsonl.zst"), ("in.jsonl.zst", "out.jsonl.gz"), ("in.jsonl", "out.jsonl")] {
+    for (name, out) in [
+        ("in.jsonl.gz", "out.jsonl.zst"),
+        ("in.jsonl.zst", "out.jsonl.gz"),
+        ("in.jsonl", "out.jsonl"),
+    ] {
         let input = dir.path().join(name);
         write_compressed(&input, &stripped(&want));
         let output = dir.path().join(out);
-        knowmix().args(["tokens", "--threads", "2", "--tokenizer"]).arg(llama()).arg(&input).arg("-o").arg(&output).assert().success();
+        knowmix()
+            .args(["tokens", "--threads", "2", "--tokenizer"])
+            .arg(llama())
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .assert()
+            .success();
         assert!(read_decompressed(&output) == want, "{name} -> {out}");
     }
 }
@@ -45,7 +71,13 @@ fn tokens_reads_gz_and_zst_files_and_writes_compressed() {
 #[test]
 fn tokens_replaces_an_existing_token_length_in_place() {
     let line = r#"{"token_length": 99999 ,"messages":[{"role":"user","content":"hi","thinking":null}],"x":"token_length"}"#;
-    let got = knowmix().arg("tokens").arg("--tokenizer").arg(llama()).write_stdin(format!("{line}\n")).output().unwrap();
+    let got = knowmix()
+        .arg("tokens")
+        .arg("--tokenizer")
+        .arg(llama())
+        .write_stdin(format!("{line}\n"))
+        .output()
+        .unwrap();
     let text = String::from_utf8(got.stdout).unwrap();
     let n: serde_json::Value = serde_json::from_str(&text).unwrap();
     let n = n["token_length"].as_u64().unwrap();
@@ -58,7 +90,12 @@ fn tokens_template_none_counts_the_text_field() {
     use knowmix::tokenize::TokenCount;
     let counter = &crate::util::llama().counter;
     let input = "{\"text\":\"Hello, world. Tokens!\"}\n{\"text\":\"\"}\n";
-    let got = knowmix().args(["tokens", "--template", "none", "--tokenizer"]).arg(llama()).write_stdin(input).output().unwrap();
+    let got = knowmix()
+        .args(["tokens", "--template", "none", "--tokenizer"])
+        .arg(llama())
+        .write_stdin(input)
+        .output()
+        .unwrap();
     let want = format!(
         "{{\"text\":\"Hello, world. Tokens!\",\"token_length\":{}}}\n{{\"text\":\"\",\"token_length\":{}}}\n",
         counter.count("Hello, world. Tokens!"),
@@ -69,16 +106,31 @@ fn tokens_template_none_counts_the_text_field() {
 
 #[test]
 fn tokens_errors_name_the_line_and_exit_1() {
-    let got = knowmix().arg("tokens").arg("--tokenizer").arg(llama()).write_stdin("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n{\"nope\":1}\n").output().unwrap();
+    let got = knowmix()
+        .arg("tokens")
+        .arg("--tokenizer")
+        .arg(llama())
+        .write_stdin("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n{\"nope\":1}\n")
+        .output()
+        .unwrap();
     assert_eq!(got.status.code(), Some(1));
     let err = String::from_utf8(got.stderr).unwrap();
-    assert!(err.contains("-:2: missing column(s) [\"messages\"]"), "{err}");
+    assert!(
+        err.contains("-:2: missing column(s) [\"messages\"]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn tokens_into_head_ends_quietly() {
     let (_, cut) = pipe_corpus();
-    let args = format!("tokens --tokenizer '{}' '{}' '{}' '{}'", llama().display(), cut.display(), cut.display(), cut.display());
+    let args = format!(
+        "tokens --tokenizer '{}' '{}' '{}' '{}'",
+        llama().display(),
+        cut.display(),
+        cut.display(),
+        cut.display()
+    );
     let (status, stdout, stderr) = into_head(&args);
     assert!(matches!(status.code(), Some(0 | 141)), "{status:?}");
     assert_eq!(stdout.lines().count(), 1);
@@ -92,7 +144,15 @@ fn mix_compress_zstd_and_gzip_write_the_same_records() {
     for (flag, ext) in [("zstd", "zst"), ("gzip", "gz")] {
         let out = tempdir();
         knowmix()
-            .args(["mix", "--cut-sizes", "2", "-q", "--compress", flag, "--input"])
+            .args([
+                "mix",
+                "--cut-sizes",
+                "2",
+                "-q",
+                "--compress",
+                flag,
+                "--input",
+            ])
             .arg(step03)
             .arg("--output")
             .arg(out.path())
@@ -100,7 +160,9 @@ fn mix_compress_zstd_and_gzip_write_the_same_records() {
             .arg(llama())
             .assert()
             .success();
-        let file = out.path().join(format!("training_mix/combined_cut_2x.jsonl.{ext}"));
+        let file = out
+            .path()
+            .join(format!("training_mix/combined_cut_2x.jsonl.{ext}"));
         assert!(read_decompressed(&file) == want, "{flag}");
     }
 }

@@ -10,13 +10,18 @@ use std::sync::{Arc, OnceLock};
 
 /// `fixtures/<rel>` inside the repository.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 /// The date the goldens were rendered with (fixtures/goldens/README.md).
 pub fn frozen_clock() -> Clock {
     Arc::new(|| {
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap().and_hms_opt(12, 0, 0).unwrap()
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 15)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
     })
 }
 
@@ -52,29 +57,43 @@ pub fn gpt_oss() -> &'static Loaded {
 pub fn qa(user: &str, assistant: &str, thinking: Option<&str>) -> Vec<Message> {
     vec![
         Message::new("user", user),
-        Message { role: "assistant".into(), content: assistant.into(), thinking: thinking.map(Into::into) },
+        Message {
+            role: "assistant".into(),
+            content: assistant.into(),
+            thinking: thinking.map(Into::into),
+        },
     ]
 }
 
 /// A temporary directory removed on drop.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("knowmix-test-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("knowmix-test-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Index and a short window around the first difference of two strings.
 pub fn first_diff(a: &str, b: &str) -> String {
     let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    let window = |s: &str| s.chars().skip(at.saturating_sub(20)).take(60).collect::<String>();
-    format!("first difference at char {at}: got {:?}, want {:?}", window(a), window(b))
+    let window = |s: &str| {
+        s.chars()
+            .skip(at.saturating_sub(20))
+            .take(60)
+            .collect::<String>()
+    };
+    format!(
+        "first difference at char {at}: got {:?}, want {:?}",
+        window(a),
+        window(b)
+    )
 }
-
 
 /// The repository root.
 #[allow(dead_code)]
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
-
 
 /// The Llama 3.1 Instruct tokenizer folder.
 pub fn llama_dir() -> PathBuf {
@@ -84,7 +103,14 @@ pub fn llama_dir() -> PathBuf {
 /// The knowmix binary, with a clean environment for the notebook variables.
 pub fn knowmix() -> Command {
     let mut cmd = Command::cargo_bin("knowmix").unwrap();
-    for var in ["TOKENIZER_MODEL", "TOKENIZER_MODEL_NAME", "CUT_SIZES", "QA_PER_DOC", "SAVE_GPT_OSS_FORMAT", "SEED"] {
+    for var in [
+        "TOKENIZER_MODEL",
+        "TOKENIZER_MODEL_NAME",
+        "CUT_SIZES",
+        "QA_PER_DOC",
+        "SAVE_GPT_OSS_FORMAT",
+        "SEED",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -95,7 +121,8 @@ pub fn read_plain(path: &Path) -> Vec<u8> {
     let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+            .unwrap();
         out
     } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         zstd::decode_all(&raw[..]).unwrap()
@@ -107,7 +134,10 @@ pub fn read_plain(path: &Path) -> Vec<u8> {
 /// Parse every line of a JSONL file (plain, gzip or zstd).
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     let text = String::from_utf8(read_plain(path)).unwrap();
-    text.split('\n').filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.split('\n')
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// A small step-03 corpus (`knowmix synth`) and its `mix` output (cut 2,
@@ -118,7 +148,11 @@ pub fn pipe_corpus() -> &'static (PathBuf, PathBuf) {
         .get_or_init(|| {
             let dir = tempdir();
             let step03 = dir.path().join("step_03");
-            knowmix().args(["synth", "--raw-docs", "6", "-q", "--output"]).arg(&step03).assert().success();
+            knowmix()
+                .args(["synth", "--raw-docs", "6", "-q", "--output"])
+                .arg(&step03)
+                .assert()
+                .success();
             let out = dir.path().join("step_04");
             knowmix()
                 .args(["mix", "--cut-sizes", "2", "-q", "--input"])
@@ -160,8 +194,15 @@ pub fn into_head(args: &str) -> (std::process::ExitStatus, String, String) {
     let bin = assert_cmd::cargo::cargo_bin("knowmix");
     let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!("set -o pipefail; '{}' {args} | head -1", bin.display()))
+        .arg(format!(
+            "set -o pipefail; '{}' {args} | head -1",
+            bin.display()
+        ))
         .output()
         .unwrap();
-    (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -44,7 +44,15 @@ where
 /// The tokenizer spec: the flag, else `TOKENIZER_MODEL`, else
 /// `TOKENIZER_MODEL_NAME`, else the default — the order `mix` uses.
 pub fn tokenizer_spec(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var("TOKENIZER_MODEL").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("TOKENIZER_MODEL_NAME").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| mix::DEFAULT_TOKENIZER.to_owned())
+    flag.or_else(|| {
+        std::env::var("TOKENIZER_MODEL")
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .or_else(|| {
+        std::env::var("TOKENIZER_MODEL_NAME")
+            .ok()
+            .filter(|s| !s.is_empty())
+    })
+    .unwrap_or_else(|| mix::DEFAULT_TOKENIZER.to_owned())
 }

@@ -15,11 +15,11 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::tokens::{with_parsed, RecordCounter, Template};
+use crate::chat_record;
 use crate::columns::Columns;
 use crate::format::{parse_cut_sizes, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::{step03, LineBatch};
-use crate::chat_record;
 use crate::select::{self, GroupStats, Sampler};
 use crate::spill::ExternalSorter;
 
@@ -97,7 +97,8 @@ struct BatchStats {
 
 /// Run `knowmix stats`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let cuts = parse_cut_sizes(&args.cut_sizes).map_err(|e| crate::error::UsageError(format!("--cut-sizes: {e}")))?;
+    let cuts = parse_cut_sizes(&args.cut_sizes)
+        .map_err(|e| crate::error::UsageError(format!("--cut-sizes: {e}")))?;
     if let [dir] = &args.paths[..] {
         if dir.is_dir() {
             return super::block_on(step03_stats(dir.clone(), cuts, args));
@@ -118,7 +119,10 @@ fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Re
                 Some(c) => Some(c.count(line, at)?),
                 None => chat_record::top_level_u64(line, "token_length"),
             };
-            Ok((chat_record::metadata_dataset(line).unwrap_or_else(|| "(none)".into()), tokens))
+            Ok((
+                chat_record::metadata_dataset(line).unwrap_or_else(|| "(none)".into()),
+                tokens,
+            ))
         })?;
         let tally = out.datasets.entry(dataset).or_default();
         tally.records += 1;
@@ -137,7 +141,9 @@ fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Re
 async fn record_stats(args: Args, counter: Option<Arc<RecordCounter>>) -> anyhow::Result<()> {
     let pool = WorkerPool::new(args.threads);
     let (batches, reader) = spawn_reader(super::inputs_or_stdin(&args.paths), pool.threads() * 2);
-    let mut per_batch = pool.map_ordered(batches, move |batch| batch_stats(&batch, counter.as_deref()));
+    let mut per_batch = pool.map_ordered(batches, move |batch| {
+        batch_stats(&batch, counter.as_deref())
+    });
     let mut total = BatchStats::default();
     while let Some(batch) = per_batch.next().await {
         let batch = batch?;
@@ -163,20 +169,35 @@ fn percentiles(sorted: &[u32]) -> Value {
     if sorted.is_empty() {
         return Value::Null;
     }
-    let rank = |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    let rank =
+        |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
     let n = sorted.len();
-    let median = if n % 2 == 1 { f64::from(sorted[n / 2]) } else { (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0 };
+    let median = if n % 2 == 1 {
+        f64::from(sorted[n / 2])
+    } else {
+        (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0
+    };
     json!({"min": sorted[0], "median": median, "p95": rank(0.95), "max": sorted[n - 1]})
 }
 
 async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
     let found = step03::discover(&dir)?;
     let pool = WorkerPool::new(args.threads);
-    let spill = tempfile::Builder::new().prefix("knowmix-stats-").tempdir().context("cannot create a spill folder")?;
+    let spill = tempfile::Builder::new()
+        .prefix("knowmix-stats-")
+        .tempdir()
+        .context("cannot create a spill folder")?;
     let mut datasets = serde_json::Map::new();
     let mut means = Vec::new();
     for files in &found.datasets {
-        let (rows, bytes, stats) = group_dataset(&pool, files.dataset, &files.files, spill.path(), args.memory_limit).await?;
+        let (rows, bytes, stats) = group_dataset(
+            &pool,
+            files.dataset,
+            &files.files,
+            spill.path(),
+            args.memory_limit,
+        )
+        .await?;
         if files.dataset.is_sampled() {
             means.push(stats.mean_summaries());
         }
@@ -185,7 +206,11 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
             "summaries": stats.summaries, "mean_summaries_per_raw_document": stats.mean_summaries(),
         }));
     }
-    let feasible: Vec<u32> = cuts.iter().copied().filter(|&n| means.iter().all(|&m| m >= f64::from(n))).collect();
+    let feasible: Vec<u32> = cuts
+        .iter()
+        .copied()
+        .filter(|&n| means.iter().all(|&m| m >= f64::from(n)))
+        .collect();
     let report = json!({
         "step03": dir.display().to_string(),
         "datasets": datasets,
@@ -208,12 +233,20 @@ async fn group_dataset(
     let sampler = Sampler::new(0);
     let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
     let mut entries = pool.map_ordered(batches, move |batch| {
-        let bytes = batch.lines.iter().map(|l| (l.end - l.start) as u64 + 1).sum::<u64>();
+        let bytes = batch
+            .lines
+            .iter()
+            .map(|l| (l.end - l.start) as u64 + 1)
+            .sum::<u64>();
         let entries: Result<Vec<_>, _> = (0..batch.len())
             .map(|i| {
                 with_parsed(&batch, i, |line, at| {
                     let raw = line.required_str(columns.raw_for(dataset), at)?;
-                    Ok(sampler.entry(raw, line.required_str(&columns.document, at)?, batch.first_row + i as u64))
+                    Ok(sampler.entry(
+                        raw,
+                        line.required_str(&columns.document, at)?,
+                        batch.first_row + i as u64,
+                    ))
                 })
             })
             .collect();
@@ -225,11 +258,16 @@ async fn group_dataset(
         let (batch_bytes, batch_entries) = batch?;
         bytes += batch_bytes;
         for entry in batch_entries {
-            sorter.push(entry).context("cannot spill the grouping index")?;
+            sorter
+                .push(entry)
+                .context("cannot spill the grouping index")?;
         }
     }
     let rows = reader.await.context("reader task failed")??;
-    let plan = select::Plan { qa_per_doc: 0, max_cut: 0 };
+    let plan = select::Plan {
+        qa_per_doc: 0,
+        max_cut: 0,
+    };
     let stats = tokio::task::spawn_blocking(move || -> std::io::Result<GroupStats> {
         select::walk_groups(sorter.finish()?, plan, |_| Ok(()))
     })
@@ -254,7 +292,9 @@ fn print_report(report: &Value, as_json: bool) -> anyhow::Result<()> {
 
 /// A plain indented rendering of the report, one `key: value` per line.
 fn write_table(out: &mut impl Write, value: &Value, indent: &str) -> std::io::Result<()> {
-    let Value::Object(map) = value else { return writeln!(out, "{indent}{value}") };
+    let Value::Object(map) = value else {
+        return writeln!(out, "{indent}{value}");
+    };
     for (key, v) in map {
         match v {
             Value::Object(_) => {

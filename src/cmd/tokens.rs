@@ -10,12 +10,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use futures::StreamExt;
 
-use crate::records::TokenLength;
+use crate::chat_record;
 use crate::error::{Location, RecordError};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::fields::{location, FieldParser, ParsedLine};
 use crate::read::LineBatch;
-use crate::chat_record;
+use crate::records::TokenLength;
 use crate::tokenize::chat::{self, ChatTokenLength};
 use crate::write::OutputFile;
 
@@ -85,19 +85,32 @@ impl RecordCounter {
     /// Load the tokenizer `spec` and count `field` the `template` way.
     pub fn load(spec: &str, template: Template, field: String) -> anyhow::Result<(Self, String)> {
         let loaded = chat::load(spec)?;
-        let counter = RecordCounter { length: loaded.length.clone(), template, field };
+        let counter = RecordCounter {
+            length: loaded.length.clone(),
+            template,
+            field,
+        };
         Ok((counter, loaded.description))
     }
 
     /// The token count of one parsed record.
-    pub fn count(&self, line: &ParsedLine<'_>, at: &dyn Fn() -> Location) -> Result<u64, RecordError> {
+    pub fn count(
+        &self,
+        line: &ParsedLine<'_>,
+        at: &dyn Fn() -> Location,
+    ) -> Result<u64, RecordError> {
         match self.template {
             Template::Chat => {
                 let turns = chat_record::conversation(line, &self.field, at)?;
-                let n = self.length.token_length(&turns).map_err(|reason| RecordError::Template { at: at(), reason })?;
+                let n = self
+                    .length
+                    .token_length(&turns)
+                    .map_err(|reason| RecordError::Template { at: at(), reason })?;
                 Ok(n as u64)
             }
-            Template::None => Ok(self.length.count_text(line.required_str(&self.field, at)?) as u64),
+            Template::None => {
+                Ok(self.length.count_text(line.required_str(&self.field, at)?) as u64)
+            }
         }
     }
 }
@@ -135,8 +148,15 @@ pub struct CountedBatch {
 }
 
 /// Set token_length on every line of `batch`.
-pub fn count_batch(counter: &RecordCounter, batch: &LineBatch) -> Result<CountedBatch, RecordError> {
-    let mut out = CountedBatch { data: Vec::with_capacity(batch.data.len() + 24 * batch.len()), records: 0, tokens: 0 };
+pub fn count_batch(
+    counter: &RecordCounter,
+    batch: &LineBatch,
+) -> Result<CountedBatch, RecordError> {
+    let mut out = CountedBatch {
+        data: Vec::with_capacity(batch.data.len() + 24 * batch.len()),
+        records: 0,
+        tokens: 0,
+    };
     for i in 0..batch.len() {
         let n = with_parsed(batch, i, |line, at| counter.count(line, at))?;
         chat_record::push_with_token_length(&mut out.data, batch.line(i), n);

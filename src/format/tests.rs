@@ -13,22 +13,37 @@ fn dataset_order_and_folders_follow_spec() {
     let folders: Vec<_> = Dataset::ALL.iter().map(|d| d.folder()).collect();
     assert_eq!(
         folders,
-        ["extractive_summary", "detailed_summary", "key_facts_to_qa", "document_based_qa"]
+        [
+            "extractive_summary",
+            "detailed_summary",
+            "key_facts_to_qa",
+            "document_based_qa"
+        ]
     );
     assert!(Dataset::ExtractiveSummary.is_sampled());
     assert!(Dataset::DetailedSummary.is_sampled());
     assert!(!Dataset::KeyFactsToQa.is_sampled());
     assert!(!Dataset::DocumentBasedQa.is_sampled());
-    assert_eq!(Dataset::DocumentBasedQa.raw_document_column(), "base_document");
+    assert_eq!(
+        Dataset::DocumentBasedQa.raw_document_column(),
+        "base_document"
+    );
     assert_eq!(Dataset::KeyFactsToQa.raw_document_column(), "raw_document");
 }
 
 #[test]
 fn user_content_per_dataset() {
-    for d in [Dataset::ExtractiveSummary, Dataset::DetailedSummary, Dataset::DocumentBasedQa] {
+    for d in [
+        Dataset::ExtractiveSummary,
+        Dataset::DetailedSummary,
+        Dataset::DocumentBasedQa,
+    ] {
         assert_eq!(d.user_content("T", "Doc", "Q?"), "T\nDoc\n\nQ?");
     }
-    assert_eq!(Dataset::KeyFactsToQa.user_content("T", "Doc", "Q?"), "In T, Q?");
+    assert_eq!(
+        Dataset::KeyFactsToQa.user_content("T", "Doc", "Q?"),
+        "In T, Q?"
+    );
     assert_eq!(Dataset::DetailedSummary.user_content("", "", ""), "\n\n\n");
 }
 
@@ -71,7 +86,10 @@ fn clean_response_gpt_oss_runs_the_filter_cleaning_first() {
 
 #[test]
 fn python_strip_set() {
-    assert_eq!(python_strip("\x1c\x1d\x1e\x1f \t\n\x0b\x0c\r x \u{2028}"), "x");
+    assert_eq!(
+        python_strip("\x1c\x1d\x1e\x1f \t\n\x0b\x0c\r x \u{2028}"),
+        "x"
+    );
     assert!(is_python_space('\u{85}'));
     assert!(!is_python_space('\u{200b}'));
     assert!(!is_python_space('\u{feff}'));
@@ -125,8 +143,16 @@ fn record_line_field_order_and_encoding() {
         raw_document: "r",
         document: "d",
         messages: [
-            Turn { role: "user", content: "T\nd\n\nQ/?", thinking: None },
-            Turn { role: "assistant", content: "A", thinking: Some("") },
+            Turn {
+                role: "user",
+                content: "T\nd\n\nQ/?",
+                thinking: None,
+            },
+            Turn {
+                role: "assistant",
+                content: "A",
+                thinking: Some(""),
+            },
         ],
         metadata: &meta,
         token_length: 42,
@@ -153,8 +179,16 @@ fn record_line_parses_back_to_the_same_values() {
         raw_document: "r😀",
         document: "dé\u{1}",
         messages: [
-            Turn { role: "user", content: "x", thinking: None },
-            Turn { role: "assistant", content: "y", thinking: Some("t\u{2028}") },
+            Turn {
+                role: "user",
+                content: "x",
+                thinking: None,
+            },
+            Turn {
+                role: "assistant",
+                content: "y",
+                thinking: Some("t\u{2028}"),
+            },
         ],
         metadata: &meta,
         token_length: 7,

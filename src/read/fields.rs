@@ -161,7 +161,10 @@ fn classify<'a>(v: simd_json::value::tape::Value<'_, 'a>) -> FieldValue<'a> {
 
 /// Known column renames across sdg_hub versions: (canonical, alternatives).
 const KNOWN_RENAMES: &[(&str, &[&str])] = &[
-    ("document", &["summarized_document", "summary", "summary_text"]),
+    (
+        "document",
+        &["summarized_document", "summary", "summary_text"],
+    ),
     ("raw_document", &["base_document", "chunk", "raw_chunk"]),
     ("base_document", &["raw_document", "chunk"]),
     ("question", &["query", "generated_question"]),
@@ -235,7 +238,10 @@ mod tests {
         let mut typed = br#"{"question": 5}"#.to_vec();
         let row = p.parse(&mut typed, at).unwrap();
         let e = row.required_str("question", at).unwrap_err().to_string();
-        assert_eq!(e, "f.jsonl:3: field `question` must be a string, found a number");
+        assert_eq!(
+            e,
+            "f.jsonl:3: field `question` must be a string, found a number"
+        );
         let mut utf = b"{\"a\": \"\xff\"}".to_vec();
         let e = p.parse(&mut utf, at).err().unwrap().to_string();
         assert!(e.starts_with("f.jsonl:3: invalid UTF-8"), "{e}");

@@ -60,7 +60,13 @@ impl LineBatch {
     pub fn from_bytes(path: Arc<PathBuf>, first_row: u64, data: Vec<u8>) -> Self {
         let mut batch = LineBatch::new(path, first_row);
         batch.data = data;
-        split_lines(&mut batch, &mut Cursor { row: first_row, line_no: 0 });
+        split_lines(
+            &mut batch,
+            &mut Cursor {
+                row: first_row,
+                line_no: 0,
+            },
+        );
         batch
     }
 
@@ -131,7 +137,14 @@ impl LineError {
     /// decoder hit a truncated or corrupt stream. `path`'s magic bytes say
     /// whether it is compressed.
     pub fn in_file(self, path: &std::path::Path) -> Self {
-        let LineError::Io { path: name, line, source } = self else { return self };
+        let LineError::Io {
+            path: name,
+            line,
+            source,
+        } = self
+        else {
+            return self;
+        };
         let mut head = [0u8; 4];
         let n = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
@@ -139,9 +152,20 @@ impl LineError {
         let format = match super::open::Compression::sniff(&head[..n]) {
             super::open::Compression::Gzip => "gzip",
             super::open::Compression::Zstd => "zstd",
-            super::open::Compression::None => return LineError::Io { path: name, line, source },
+            super::open::Compression::None => {
+                return LineError::Io {
+                    path: name,
+                    line,
+                    source,
+                }
+            }
         };
-        LineError::Corrupt { path: name, format, line, source }
+        LineError::Corrupt {
+            path: name,
+            format,
+            line,
+            source,
+        }
     }
 }
 
@@ -176,7 +200,11 @@ pub async fn read_batches(
             batch.data.truncate(start);
             continue;
         }
-        batch.lines.push(Line { start, end, line_no });
+        batch.lines.push(Line {
+            start,
+            end,
+            line_no,
+        });
         batch.unterminated_tail = !terminated;
         row += 1;
         if batch.data.len() >= BATCH_BYTES {
@@ -243,7 +271,10 @@ pub fn read_batches_blocking(
     first_row: u64,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
-    let mut cursor = Cursor { row: first_row, line_no: 0 };
+    let mut cursor = Cursor {
+        row: first_row,
+        line_no: 0,
+    };
     let mut carry: Vec<u8> = Vec::new();
     loop {
         let mut batch = LineBatch::new(path.clone(), cursor.row);
@@ -273,7 +304,12 @@ struct Cursor {
 }
 
 /// Read until the buffer holds a batch and a newline, or EOF (true).
-fn fill(reader: &mut impl std::io::Read, data: &mut Vec<u8>, path: &Path, line_no: u64) -> Result<bool, LineError> {
+fn fill(
+    reader: &mut impl std::io::Read,
+    data: &mut Vec<u8>,
+    path: &Path,
+    line_no: u64,
+) -> Result<bool, LineError> {
     let mut scanned = 0;
     loop {
         let old = data.len();
@@ -285,7 +321,11 @@ fn fill(reader: &mut impl std::io::Read, data: &mut Vec<u8>, path: &Path, line_n
                 Err(source) => {
                     data.truncate(old);
                     let path = path.display().to_string();
-                    return Err(LineError::Io { path, line: line_no + 1, source });
+                    return Err(LineError::Io {
+                        path,
+                        line: line_no + 1,
+                        source,
+                    });
                 }
             }
         };
@@ -299,7 +339,11 @@ fn fill(reader: &mut impl std::io::Read, data: &mut Vec<u8>, path: &Path, line_n
         scanned = data.len();
         if data.len() > MAX_LINE_BYTES + BATCH_BYTES {
             let path = path.display().to_string();
-            return Err(LineError::TooLong { path, line: line_no + 1, max: MAX_LINE_BYTES });
+            return Err(LineError::TooLong {
+                path,
+                line: line_no + 1,
+                max: MAX_LINE_BYTES,
+            });
         }
     }
 }
@@ -319,7 +363,11 @@ fn split_lines(batch: &mut LineBatch, cursor: &mut Cursor) {
             stop -= 1;
         }
         if !batch.data[start..stop].iter().all(u8::is_ascii_whitespace) {
-            batch.lines.push(Line { start, end: stop, line_no: cursor.line_no });
+            batch.lines.push(Line {
+                start,
+                end: stop,
+                line_no: cursor.line_no,
+            });
             batch.unterminated_tail = !terminated;
             cursor.row += 1;
         }
@@ -335,7 +383,12 @@ mod tests {
         let mut out = Vec::new();
         for b in batches {
             for (i, l) in b.lines.iter().enumerate() {
-                out.push((b.first_row + i as u64, l.line_no, b.line(i).to_vec(), b.unterminated_tail && i + 1 == b.len()));
+                out.push((
+                    b.first_row + i as u64,
+                    l.line_no,
+                    b.line(i).to_vec(),
+                    b.unterminated_tail && i + 1 == b.len(),
+                ));
             }
         }
         out

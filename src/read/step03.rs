@@ -70,26 +70,37 @@ pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
     for dataset in Dataset::ALL {
         let dir = input.join(dataset.folder());
         if !dir.is_dir() {
-            found
-                .warnings
-                .push(format!("{}: folder missing, dataset skipped", dir.display()));
+            found.warnings.push(format!(
+                "{}: folder missing, dataset skipped",
+                dir.display()
+            ));
             continue;
         }
         let mut files = Vec::new();
         list_data_files(&dir, &mut files, &mut found.warnings)?;
         files.sort();
         if files.is_empty() {
-            found
-                .warnings
-                .push(format!("{}: no .jsonl files, dataset skipped", dir.display()));
+            found.warnings.push(format!(
+                "{}: no .jsonl files, dataset skipped",
+                dir.display()
+            ));
             continue;
         }
-        let sizes: Vec<u64> = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).collect();
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+            .collect();
         for (file, _) in files.iter().zip(&sizes).filter(|(_, &size)| size == 0) {
-            found.warnings.push(format!("{}: empty file", file.display()));
+            found
+                .warnings
+                .push(format!("{}: empty file", file.display()));
         }
         let bytes = sizes.iter().sum();
-        found.datasets.push(DatasetFiles { dataset, files, bytes });
+        found.datasets.push(DatasetFiles {
+            dataset,
+            files,
+            bytes,
+        });
     }
     if found.datasets.is_empty() {
         let expected = Dataset::ALL.map(Dataset::folder).join(", ");
@@ -147,10 +158,17 @@ mod tests {
         std::fs::write(dir.path().join("detailed_summary/notes.txt"), "").unwrap();
         let found = discover(dir.path()).unwrap();
         assert_eq!(found.datasets.len(), 1);
-        let names: Vec<_> = found.datasets[0].files.iter().map(|f| f.file_name().unwrap()).collect();
+        let names: Vec<_> = found.datasets[0]
+            .files
+            .iter()
+            .map(|f| f.file_name().unwrap())
+            .collect();
         assert_eq!(names, ["a.jsonl", "b.jsonl"]);
         assert_eq!(found.warnings.len(), 4, "{:?}", found.warnings);
         let empty = tempfile::tempdir().unwrap();
-        assert!(discover(empty.path()).unwrap_err().to_string().contains("no step-03 dataset"));
+        assert!(discover(empty.path())
+            .unwrap_err()
+            .to_string()
+            .contains("no step-03 dataset"));
     }
 }

@@ -57,7 +57,11 @@ pub fn py_float_repr(f: f64) -> String {
         fixed_notation(&digits, decpt)
     } else {
         let (head, tail) = digits.split_at(1);
-        let frac = if tail.is_empty() { String::new() } else { format!(".{tail}") };
+        let frac = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(".{tail}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{head}{frac}e{esign}{:02}", exp.abs())
     };
@@ -94,7 +98,12 @@ pub struct DumpsOptions {
 impl Default for DumpsOptions {
     /// transformers' `tojson` defaults: `ensure_ascii=False`, no indent.
     fn default() -> Self {
-        DumpsOptions { ensure_ascii: false, indent: None, separators: None, sort_keys: false }
+        DumpsOptions {
+            ensure_ascii: false,
+            indent: None,
+            separators: None,
+            sort_keys: false,
+        }
     }
 }
 
@@ -133,7 +142,12 @@ pub fn dumps(value: &Value, opts: &DumpsOptions) -> Result<String, Error> {
         None if opts.indent.is_some() => (",", ": "),
         None => (", ", ": "),
     };
-    let mut w = Dumper { opts, item_sep, key_sep, out: String::new() };
+    let mut w = Dumper {
+        opts,
+        item_sep,
+        key_sep,
+        out: String::new(),
+    };
     w.value(value, 0)?;
     Ok(w.out)
 }
@@ -149,9 +163,15 @@ impl Dumper<'_> {
     fn value(&mut self, v: &Value, depth: usize) -> Result<(), Error> {
         match v.kind() {
             ValueKind::None => self.out.push_str("null"),
-            ValueKind::Bool => self.out.push_str(if v.is_true() { "true" } else { "false" }),
+            ValueKind::Bool => self
+                .out
+                .push_str(if v.is_true() { "true" } else { "false" }),
             ValueKind::Number => self.out.push_str(&number(v)?),
-            ValueKind::String => write_json_str(&mut self.out, v.as_str().unwrap_or(""), self.opts.ensure_ascii),
+            ValueKind::String => write_json_str(
+                &mut self.out,
+                v.as_str().unwrap_or(""),
+                self.opts.ensure_ascii,
+            ),
             ValueKind::Seq | ValueKind::Iterable => {
                 let items: Vec<Value> = v.try_iter()?.collect();
                 self.seq(&items, depth)?
@@ -244,7 +264,10 @@ fn key_string(key: &Value) -> Result<String, Error> {
 }
 
 fn not_serializable(kind: ValueKind) -> Error {
-    Error::new(ErrorKind::InvalidOperation, format!("tojson: Object of kind {kind} is not JSON serializable"))
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("tojson: Object of kind {kind} is not JSON serializable"),
+    )
 }
 
 /// Parses the arguments of transformers' filter
@@ -253,7 +276,10 @@ fn not_serializable(kind: ValueKind) -> Error {
 pub fn dumps_options(positional: &[Value], kwargs: &Kwargs) -> Result<DumpsOptions, Error> {
     const NAMES: [&str; 4] = ["ensure_ascii", "indent", "separators", "sort_keys"];
     if positional.len() > NAMES.len() {
-        return Err(Error::new(ErrorKind::TooManyArguments, "tojson takes at most 4 arguments"));
+        return Err(Error::new(
+            ErrorKind::TooManyArguments,
+            "tojson takes at most 4 arguments",
+        ));
     }
     let arg = |i: usize| -> Result<Option<Value>, Error> {
         match (positional.get(i), kwargs.get::<Option<Value>>(NAMES[i])?) {
@@ -279,19 +305,26 @@ fn indent_string(v: &Value) -> Result<String, Error> {
     if let Some(s) = v.as_str() {
         return Ok(s.to_owned());
     }
-    let n = v
-        .as_i64()
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "tojson: indent must be an int or a str"))?;
+    let n = v.as_i64().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "tojson: indent must be an int or a str",
+        )
+    })?;
     Ok(" ".repeat(n.max(0) as usize))
 }
 
 fn separators(v: &Value) -> Result<(String, String), Error> {
     let parts: Vec<Value> = v.try_iter()?.collect();
     match parts.as_slice() {
-        [i, k] if i.as_str().is_some() && k.as_str().is_some() => {
-            Ok((i.as_str().unwrap().to_owned(), k.as_str().unwrap().to_owned()))
-        }
-        _ => Err(Error::new(ErrorKind::InvalidOperation, "tojson: separators must be two strings")),
+        [i, k] if i.as_str().is_some() && k.as_str().is_some() => Ok((
+            i.as_str().unwrap().to_owned(),
+            k.as_str().unwrap().to_owned(),
+        )),
+        _ => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "tojson: separators must be two strings",
+        )),
     }
 }
 
@@ -341,7 +374,10 @@ mod tests {
     #[test]
     fn strip_uses_python_whitespace() {
         assert_eq!(py_strip("\x1c\x1f a \u{3000}\u{85}", None, Ends::Both), "a");
-        assert_eq!(py_strip("\u{200b}a\u{feff}", None, Ends::Both), "\u{200b}a\u{feff}");
+        assert_eq!(
+            py_strip("\u{200b}a\u{feff}", None, Ends::Both),
+            "\u{200b}a\u{feff}"
+        );
         assert_eq!(py_strip("xxaxx", Some("x"), Ends::Start), "axx");
         assert_eq!(py_strip(" a ", None, Ends::End), " a");
     }
@@ -350,7 +386,10 @@ mod tests {
     fn json_strings_match_python() {
         let mut s = String::new();
         write_json_str(&mut s, "a\"\\\n\r\t\x08\x0c\x00\x1f\x7f é😀\u{2028}", false);
-        assert_eq!(s, "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0000\\u001f\x7f é😀\u{2028}\"");
+        assert_eq!(
+            s,
+            "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0000\\u001f\x7f é😀\u{2028}\""
+        );
         s.clear();
         write_json_str(&mut s, "\x7f é😀", true);
         assert_eq!(s, "\"\\u007f \\u00e9\\ud83d\\ude00\"");

@@ -24,10 +24,17 @@ fn pick_rows(rows: &[(u8, u8)], seed: u64, plan: Plan) -> (Vec<Pick>, GroupStats
 }
 
 fn cut(picks: &[Pick], n: u32) -> Vec<u64> {
-    picks.iter().filter(|p| p.in_cut(n)).map(|p| p.row).collect()
+    picks
+        .iter()
+        .filter(|p| p.in_cut(n))
+        .map(|p| p.row)
+        .collect()
 }
 
-const PLAN: Plan = Plan { qa_per_doc: 3, max_cut: 50 };
+const PLAN: Plan = Plan {
+    qa_per_doc: 3,
+    max_cut: 50,
+};
 
 #[test]
 fn keeps_first_qa_per_summary_in_file_order() {
@@ -35,7 +42,14 @@ fn keeps_first_qa_per_summary_in_file_order() {
     let rows = [(0, 0), (1, 9), (0, 0), (0, 0), (1, 9), (0, 0), (0, 0)];
     let (picks, stats) = pick_rows(&rows, 7, PLAN);
     assert_eq!(cut(&picks, 1), vec![0, 1, 2, 3, 4]);
-    assert_eq!(stats, GroupStats { rows: 7, raw_documents: 2, summaries: 2 });
+    assert_eq!(
+        stats,
+        GroupStats {
+            rows: 7,
+            raw_documents: 2,
+            summaries: 2
+        }
+    );
 }
 
 #[test]
@@ -60,7 +74,10 @@ fn inclusion_is_uniform_over_summaries() {
         }
     }
     let expected = seeds as f64 * 0.3;
-    let chi2: f64 = kept.iter().map(|&k| (k as f64 - expected).powi(2) / expected).sum();
+    let chi2: f64 = kept
+        .iter()
+        .map(|&k| (k as f64 - expected).powi(2) / expected)
+        .sum();
     // 9 degrees of freedom: p = 0.001 at 27.9.
     assert!(chi2 < 27.9, "chi2 {chi2}, counts {kept:?}");
 }

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
-use crate::records::TokenLength;
 use crate::format::Turn;
+use crate::records::TokenLength;
 use crate::render::{ChatTemplate, Message};
 
 /// A tokenizer ready to count conversations.
@@ -91,5 +91,6 @@ pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
 /// The fast exact counter when it supports this tokenizer (detected from
 /// tokenizer.json; anything it does not know falls back to HF).
 fn fast_counter(json: &[u8]) -> anyhow::Result<Option<Box<dyn TokenCount>>> {
-    Ok(super::fast::FastCounter::from_tokenizer_json(json)?.map(|f| Box::new(f) as Box<dyn TokenCount>))
+    Ok(super::fast::FastCounter::from_tokenizer_json(json)?
+        .map(|f| Box::new(f) as Box<dyn TokenCount>))
 }

@@ -42,22 +42,28 @@ pub struct HfCounter {
 
 impl std::fmt::Debug for HfCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HfCounter").field("vocab_size", &self.tokenizer.get_vocab_size(true)).finish()
+        f.debug_struct("HfCounter")
+            .field("vocab_size", &self.tokenizer.get_vocab_size(true))
+            .finish()
     }
 }
 
 impl HfCounter {
     /// Parses a `tokenizer.json`; `origin` names it in errors.
     pub fn from_json(json: &[u8], origin: &str) -> Result<Self, HfError> {
-        let tokenizer = Tokenizer::from_bytes(json)
-            .map_err(|source| HfError::Load { origin: origin.to_owned(), source })?;
+        let tokenizer = Tokenizer::from_bytes(json).map_err(|source| HfError::Load {
+            origin: origin.to_owned(),
+            source,
+        })?;
         Ok(Self::from_tokenizer(tokenizer))
     }
 
     /// Wraps a tokenizer, switching off any truncation or padding its JSON
     /// configures (transformers' `encode` does not apply them by default).
     pub fn from_tokenizer(mut tokenizer: Tokenizer) -> Self {
-        tokenizer.with_truncation(None).expect("disabling truncation cannot fail");
+        tokenizer
+            .with_truncation(None)
+            .expect("disabling truncation cannot fail");
         tokenizer.with_padding(None);
         HfCounter { tokenizer }
     }
@@ -69,20 +75,29 @@ impl HfCounter {
 
     /// The ids `encode(text)` returns, special tokens added.
     pub fn ids(&self, text: &str) -> Result<Vec<u32>, HfError> {
-        let enc = self.tokenizer.encode(text, true).map_err(|source| encode_error(text, source))?;
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|source| encode_error(text, source))?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// The number of ids `encode(text)` returns, special tokens added
     /// (`encode_fast`: offsets are not computed).
     pub fn try_count(&self, text: &str) -> Result<usize, HfError> {
-        let enc = self.tokenizer.encode_fast(text, true).map_err(|source| encode_error(text, source))?;
+        let enc = self
+            .tokenizer
+            .encode_fast(text, true)
+            .map_err(|source| encode_error(text, source))?;
         Ok(enc.len())
     }
 }
 
 fn encode_error(text: &str, source: BoxError) -> HfError {
-    HfError::Encode { chars: text.chars().count(), source }
+    HfError::Encode {
+        chars: text.chars().count(),
+        source,
+    }
 }
 
 impl TokenCount for HfCounter {

@@ -18,7 +18,8 @@ use std::sync::Arc;
 pub const DEFAULT_TOKENIZER: &str = "RedHatAI/Llama-3.1-8B-Instruct";
 
 static EMBEDDED_JSON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tokenizer.json.zst"));
-static EMBEDDED_CONFIG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tokenizer_config.json.zst"));
+static EMBEDDED_CONFIG: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/tokenizer_config.json.zst"));
 
 /// Errors finding or loading a tokenizer. Each says which path and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +92,11 @@ pub enum ResolveError {
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where a resolved tokenizer came from.
@@ -116,7 +121,9 @@ impl fmt::Display for TokenizerSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenizerSource::Embedded => write!(f, "embedded Llama 3.1 Instruct"),
-            TokenizerSource::HfCache { id, snapshot } => write!(f, "{id} from HF cache {}", snapshot.display()),
+            TokenizerSource::HfCache { id, snapshot } => {
+                write!(f, "{id} from HF cache {}", snapshot.display())
+            }
             TokenizerSource::Folder(p) => write!(f, "folder {}", p.display()),
             TokenizerSource::File(p) => write!(f, "file {}", p.display()),
         }
@@ -161,21 +168,31 @@ impl ResolvedTokenizer {
     }
 
     /// Compiles the chat template with `strftime_now` reading `clock`.
-    pub fn chat_template_with_clock(&self, clock: crate::render::Clock) -> Result<ChatTemplate, ResolveError> {
+    pub fn chat_template_with_clock(
+        &self,
+        clock: crate::render::Clock,
+    ) -> Result<ChatTemplate, ResolveError> {
         let source = self
             .chat_template
             .as_deref()
-            .ok_or_else(|| ResolveError::NoChatTemplate { source_desc: self.describe() })?;
+            .ok_or_else(|| ResolveError::NoChatTemplate {
+                source_desc: self.describe(),
+            })?;
         let bos = self.bos_token.as_deref().unwrap_or("");
         let eos = self.eos_token.as_deref().unwrap_or("");
-        ChatTemplate::with_clock(source, bos, eos, clock)
-            .map_err(|error| ResolveError::Template { source_desc: self.describe(), error })
+        ChatTemplate::with_clock(source, bos, eos, clock).map_err(|error| ResolveError::Template {
+            source_desc: self.describe(),
+            error,
+        })
     }
 
     /// Loads `tokenizer.json` into a counter (slow for big vocabularies:
     /// do it once).
     pub fn hf_counter(&self) -> Result<HfCounter, ResolveError> {
-        Ok(HfCounter::from_json(&self.tokenizer_json, &self.describe())?)
+        Ok(HfCounter::from_json(
+            &self.tokenizer_json,
+            &self.describe(),
+        )?)
     }
 }
 
@@ -191,22 +208,33 @@ pub fn resolve_in(spec: &str, hub_cache: &Path) -> Result<ResolvedTokenizer, Res
         return load_dir(path, TokenizerSource::Folder(path.to_path_buf()), None);
     }
     if path.is_file() {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         return load_dir(dir, TokenizerSource::File(path.to_path_buf()), Some(path));
     }
     let Some((org, name)) = hub_id(spec) else {
-        return Err(ResolveError::PathNotFound { path: path.to_path_buf() });
+        return Err(ResolveError::PathNotFound {
+            path: path.to_path_buf(),
+        });
     };
     let repo = hub_cache.join(format!("models--{org}--{name}"));
     if let Some(snapshot) = find_snapshot(&repo) {
-        let source = TokenizerSource::HfCache { id: spec.to_owned(), snapshot: snapshot.clone() };
+        let source = TokenizerSource::HfCache {
+            id: spec.to_owned(),
+            snapshot: snapshot.clone(),
+        };
         return load_dir(&snapshot, source, None);
     }
     if spec == DEFAULT_TOKENIZER {
         return embedded();
     }
     let looked = vec![path.to_path_buf(), repo.join("snapshots")];
-    Err(ResolveError::NotFound { spec: spec.to_owned(), looked })
+    Err(ResolveError::NotFound {
+        spec: spec.to_owned(),
+        looked,
+    })
 }
 
 /// The hub cache folder as huggingface_hub finds it: `$HF_HUB_CACHE`, else
@@ -229,7 +257,9 @@ pub fn hub_cache_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBu
 /// `ORG/NAME` with no other path syntax (no `.json` name either).
 fn hub_id(spec: &str) -> Option<(&str, &str)> {
     let (org, name) = spec.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']) && !s.ends_with(".json");
+    let ok = |s: &str| {
+        !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']) && !s.ends_with(".json")
+    };
     (ok(org) && ok(name)).then_some((org, name))
 }
 
@@ -244,35 +274,58 @@ fn find_snapshot(repo: &Path) -> Option<PathBuf> {
             return Some(dir);
         }
     }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&snapshots).ok()?.filter_map(|e| Some(e.ok()?.path())).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&snapshots)
+        .ok()?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
     dirs.sort();
     dirs.into_iter().find(|d| has_tokenizer(d))
 }
 
 /// Reads a file if it exists, recording its digest.
-fn read_optional(path: &Path, files: &mut Vec<FileDigest>) -> Result<Option<Vec<u8>>, ResolveError> {
+fn read_optional(
+    path: &Path,
+    files: &mut Vec<FileDigest>,
+) -> Result<Option<Vec<u8>>, ResolveError> {
     match std::fs::read(path) {
         Ok(bytes) => {
             files.push(digest(path, &bytes));
             Ok(Some(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ResolveError::Io { path: path.to_path_buf(), source }),
+        Err(source) => Err(ResolveError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
 fn digest(path: &Path, bytes: &[u8]) -> FileDigest {
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    FileDigest { name, sha256: hex::encode(Sha256::digest(bytes)) }
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    FileDigest {
+        name,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
 }
 
-fn load_dir(dir: &Path, source: TokenizerSource, json_path: Option<&Path>) -> Result<ResolvedTokenizer, ResolveError> {
+fn load_dir(
+    dir: &Path,
+    source: TokenizerSource,
+    json_path: Option<&Path>,
+) -> Result<ResolvedTokenizer, ResolveError> {
     let mut files = Vec::new();
     let json_path = json_path.map_or_else(|| dir.join("tokenizer.json"), Path::to_path_buf);
-    let tokenizer_json = read_optional(&json_path, &mut files)?
-        .ok_or_else(|| ResolveError::NoTokenizerJson { dir: dir.to_path_buf() })?;
+    let tokenizer_json =
+        read_optional(&json_path, &mut files)?.ok_or_else(|| ResolveError::NoTokenizerJson {
+            dir: dir.to_path_buf(),
+        })?;
     let config_path = dir.join("tokenizer_config.json");
-    let config = read_optional(&config_path, &mut files)?.map(|b| parse_json(&config_path, &b)).transpose()?;
+    let config = read_optional(&config_path, &mut files)?
+        .map(|b| parse_json(&config_path, &b))
+        .transpose()?;
     let jinja_path = dir.join("chat_template.jinja");
     let jinja = read_optional(&jinja_path, &mut files)?
         .map(|b| String::from_utf8(b).map_err(|_| bad(&jinja_path, "not UTF-8")))
@@ -281,12 +334,19 @@ fn load_dir(dir: &Path, source: TokenizerSource, json_path: Option<&Path>) -> Re
     if special.bos.is_none() || special.eos.is_none() {
         let map_path = dir.join("special_tokens_map.json");
         if let Some(b) = read_optional(&map_path, &mut files)? {
-            special.fill_from(&Special::from_config(Some(&parse_json(&map_path, &b)?), &map_path)?);
+            special.fill_from(&Special::from_config(
+                Some(&parse_json(&map_path, &b)?),
+                &map_path,
+            )?);
         }
     }
     let chat_template = match jinja {
         Some(t) => Some(t),
-        None => config.as_ref().map(|c| config_template(c, &config_path)).transpose()?.flatten(),
+        None => config
+            .as_ref()
+            .map(|c| config_template(c, &config_path))
+            .transpose()?
+            .flatten(),
     };
     Ok(ResolvedTokenizer {
         tokenizer_json: tokenizer_json.into(),
@@ -300,14 +360,20 @@ fn load_dir(dir: &Path, source: TokenizerSource, json_path: Option<&Path>) -> Re
 
 fn embedded() -> Result<ResolvedTokenizer, ResolveError> {
     let unpack = |name: &str, packed: &[u8]| {
-        zstd::decode_all(packed).map_err(|source| ResolveError::Io { path: PathBuf::from(format!("<embedded {name}>")), source })
+        zstd::decode_all(packed).map_err(|source| ResolveError::Io {
+            path: PathBuf::from(format!("<embedded {name}>")),
+            source,
+        })
     };
     let json = unpack("tokenizer.json", EMBEDDED_JSON)?;
     let config_bytes = unpack("tokenizer_config.json", EMBEDDED_CONFIG)?;
     let config_path = Path::new("<embedded tokenizer_config.json>");
     let config = parse_json(config_path, &config_bytes)?;
     let special = Special::from_config(Some(&config), config_path)?;
-    let files = vec![digest(Path::new("tokenizer.json"), &json), digest(Path::new("tokenizer_config.json"), &config_bytes)];
+    let files = vec![
+        digest(Path::new("tokenizer.json"), &json),
+        digest(Path::new("tokenizer_config.json"), &config_bytes),
+    ];
     Ok(ResolvedTokenizer {
         tokenizer_json: json.into(),
         chat_template: config_template(&config, config_path)?,
@@ -319,7 +385,10 @@ fn embedded() -> Result<ResolvedTokenizer, ResolveError> {
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> ResolveError {
-    ResolveError::BadConfig { path: path.to_path_buf(), reason: reason.into() }
+    ResolveError::BadConfig {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, ResolveError> {
@@ -328,7 +397,10 @@ fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, ResolveErr
 
 /// `chat_template` in tokenizer_config.json: a string, or a list of
 /// `{name, template}` of which transformers uses `default`.
-fn config_template(config: &serde_json::Value, path: &Path) -> Result<Option<String>, ResolveError> {
+fn config_template(
+    config: &serde_json::Value,
+    path: &Path,
+) -> Result<Option<String>, ResolveError> {
     match config.get("chat_template") {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
@@ -336,7 +408,10 @@ fn config_template(config: &serde_json::Value, path: &Path) -> Result<Option<Str
             .iter()
             .find(|t| t.get("name").and_then(|n| n.as_str()) == Some("default"))
             .and_then(|t| t.get("template")?.as_str().map(str::to_owned))),
-        Some(_) => Err(bad(path, "`chat_template` must be a string or a list of {name, template}")),
+        Some(_) => Err(bad(
+            path,
+            "`chat_template` must be a string or a list of {name, template}",
+        )),
     }
 }
 
@@ -349,8 +424,13 @@ struct Special {
 
 impl Special {
     fn from_config(config: Option<&serde_json::Value>, path: &Path) -> Result<Self, ResolveError> {
-        let Some(config) = config else { return Ok(Special::default()) };
-        Ok(Special { bos: token(config, "bos_token", path)?, eos: token(config, "eos_token", path)? })
+        let Some(config) = config else {
+            return Ok(Special::default());
+        };
+        Ok(Special {
+            bos: token(config, "bos_token", path)?,
+            eos: token(config, "eos_token", path)?,
+        })
     }
 
     fn fill_from(&mut self, other: &Special) {
@@ -360,13 +440,20 @@ impl Special {
 }
 
 /// A special token: a string, or an AddedToken object `{"content": ...}`.
-fn token(config: &serde_json::Value, key: &str, path: &Path) -> Result<Option<String>, ResolveError> {
+fn token(
+    config: &serde_json::Value,
+    key: &str,
+    path: &Path,
+) -> Result<Option<String>, ResolveError> {
     match config.get(key) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
         Some(obj) => match obj.get("content").and_then(|c| c.as_str()) {
             Some(s) => Ok(Some(s.to_owned())),
-            None => Err(bad(path, format!("`{key}` must be a string or an object with a string `content`"))),
+            None => Err(bad(
+                path,
+                format!("`{key}` must be a string or an object with a string `content`"),
+            )),
         },
     }
 }

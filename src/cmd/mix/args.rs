@@ -130,10 +130,13 @@ pub struct Plan {
 impl Args {
     /// Validate into a [`Plan`].
     pub fn plan(self) -> Result<Plan, UsageError> {
-        let cuts = parse_cut_sizes(&self.cut_sizes).map_err(|e| UsageError(format!("CUT_SIZES / --cut-sizes: {e}")))?;
+        let cuts = parse_cut_sizes(&self.cut_sizes)
+            .map_err(|e| UsageError(format!("CUT_SIZES / --cut-sizes: {e}")))?;
         let tokenizer = crate::cmd::tokenizer_spec(self.tokenizer);
         if self.qa_per_doc == 0 {
-            return Err(UsageError("QA_PER_DOC / --qa-per-doc must be at least 1".into()));
+            return Err(UsageError(
+                "QA_PER_DOC / --qa-per-doc must be at least 1".into(),
+            ));
         }
         let threads = if self.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -191,9 +194,13 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
 /// Parse a size such as `256MiB`, `1GB`, `4096`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size {text:?}: expected e.g. 256MiB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}: expected e.g. 256MiB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,

@@ -21,11 +21,11 @@ pub use args::{parse_size, Args, DEFAULT_TOKENIZER};
 
 use std::sync::Arc;
 
-use crate::records::{OnError, RecordBuilder};
-use crate::write::remove_stale_partials;
 use crate::pipeline::WorkerPool;
 use crate::progress::{plain_total, Progress};
 use crate::read::step03;
+use crate::records::{OnError, RecordBuilder};
+use crate::write::remove_stale_partials;
 
 /// Run the mix.
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -47,18 +47,31 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     let tokenizer = plan.load_tokenizer()?;
     plan.log(&format!("tokenizer: {}", tokenizer.description));
     let dir = plan.output.join("training_mix");
-    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
     remove_stale_partials(&dir);
     let fingerprint = resume::fingerprint(&plan, &found, &tokenizer);
     let manifest_path = dir.join("manifest.json");
-    let previous = if plan.force { None } else { resume::Previous::load(&manifest_path, &fingerprint) };
-    if previous.as_ref().is_some_and(|p| all_up_to_date(&plan, p, &dir)) {
+    let previous = if plan.force {
+        None
+    } else {
+        resume::Previous::load(&manifest_path, &fingerprint)
+    };
+    if previous
+        .as_ref()
+        .is_some_and(|p| all_up_to_date(&plan, p, &dir))
+    {
         return Ok(());
     }
     let spill = tempfile::Builder::new()
         .prefix("knowmix-spill-")
         .tempdir_in(&plan.spill_dir)
-        .with_context(|| format!("{}: cannot create spill folder; set --spill-dir", plan.spill_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: cannot create spill folder; set --spill-dir",
+                plan.spill_dir.display()
+            )
+        })?;
     let pool = WorkerPool::new(plan.threads);
     let builder = Arc::new(RecordBuilder {
         columns: plan.columns.clone(),
@@ -66,12 +79,28 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         length: tokenizer.length.clone(),
     });
     let mut rejects = rejects::Rejects::new(&dir, plan.on_error)?;
-    let sampled: Vec<_> = found.datasets.iter().filter(|d| d.dataset.is_sampled()).collect();
-    let progress = Progress::bytes("index", plain_total(sampled.iter().flat_map(|d| &d.files)), plan.quiet);
+    let sampled: Vec<_> = found
+        .datasets
+        .iter()
+        .filter(|d| d.dataset.is_sampled())
+        .collect();
+    let progress = Progress::bytes(
+        "index",
+        plain_total(sampled.iter().flat_map(|d| &d.files)),
+        plan.quiet,
+    );
     let mut selections = Vec::new();
     for files in sampled {
-        let selection =
-            pass1::index_dataset(&plan, &pool, &builder, files, spill.path(), &mut rejects, &progress).await?;
+        let selection = pass1::index_dataset(
+            &plan,
+            &pool,
+            &builder,
+            files,
+            spill.path(),
+            &mut rejects,
+            &progress,
+        )
+        .await?;
         selections.push(selection);
     }
     progress.finish();
@@ -86,15 +115,41 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         );
     }
     let (carried, stale) = split_up_to_date(&plan, previous.as_ref(), &feasibility.feasible, &dir);
-    let progress = Progress::bytes("write", plain_total(found.datasets.iter().flat_map(|d| &d.files)), plan.quiet);
-    let outcome =
-        pass2::write_cuts(&plan, &pool, &builder, &found, selections, &stale, &mut rejects, &progress).await?;
+    let progress = Progress::bytes(
+        "write",
+        plain_total(found.datasets.iter().flat_map(|d| &d.files)),
+        plan.quiet,
+    );
+    let outcome = pass2::write_cuts(
+        &plan,
+        &pool,
+        &builder,
+        &found,
+        selections,
+        &stale,
+        &mut rejects,
+        &progress,
+    )
+    .await?;
     progress.finish();
-    let skipped = if plan.on_error == OnError::Skip { rejects.manifest() } else { serde_json::Value::Null };
+    let skipped = if plan.on_error == OnError::Skip {
+        rejects.manifest()
+    } else {
+        serde_json::Value::Null
+    };
     rejects.commit(|line| plan.log(line)).await?;
-    let manifest = report::Manifest::new(&plan, &found, &tokenizer, &feasibility, &outcome, started.elapsed());
+    let manifest = report::Manifest::new(
+        &plan,
+        &found,
+        &tokenizer,
+        &feasibility,
+        &outcome,
+        started.elapsed(),
+    );
     // Last: a cut file only counts as up to date once this names it.
-    manifest.finish(&fingerprint, skipped, carried).write(&manifest_path)?;
+    manifest
+        .finish(&fingerprint, skipped, carried)
+        .write(&manifest_path)?;
     report::print_summary(&outcome, plan.quiet)?;
     Ok(())
 }
@@ -102,10 +157,15 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
 /// Whether every feasible cut (judged by the stored means) is up to date;
 /// logs them when so.
 fn all_up_to_date(plan: &args::Plan, previous: &resume::Previous, dir: &std::path::Path) -> bool {
-    let Some(means) = previous.means() else { return false };
+    let Some(means) = previous.means() else {
+        return false;
+    };
     let feasibility = report::Feasibility::from_means(&plan.cuts, means);
     let fresh = !feasibility.feasible.is_empty()
-        && feasibility.feasible.iter().all(|&n| previous.up_to_date(n, dir).is_some());
+        && feasibility
+            .feasible
+            .iter()
+            .all(|&n| previous.up_to_date(n, dir).is_some());
     if fresh {
         for line in feasibility.explain() {
             plan.log(&line);

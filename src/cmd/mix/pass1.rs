@@ -9,11 +9,11 @@ use futures::StreamExt;
 
 use super::args::Plan;
 use super::rejects::Rejects;
-use crate::records::RecordBuilder;
 use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::DatasetFiles;
+use crate::records::RecordBuilder;
 use crate::select::{self, GroupStats, Pick, Sampler};
 use crate::spill::{ExternalSorter, Sorted};
 
@@ -46,7 +46,9 @@ pub async fn index_dataset(
     let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
     let worker = builder.clone();
     let (dataset, on_error) = (files.dataset, plan.on_error);
-    let mut indexed = pool.map_ordered(batches, move |batch| worker.index_batch(dataset, batch, sampler, on_error));
+    let mut indexed = pool.map_ordered(batches, move |batch| {
+        worker.index_batch(dataset, batch, sampler, on_error)
+    });
     let mut index = ExternalSorter::new(spill, plan.sort_budget());
     let mut dropped = 0;
     while let Some(batch) = indexed.next().await {
@@ -54,7 +56,9 @@ pub async fn index_dataset(
         dropped += batch.dropped;
         rejects.add(batch.rejected).await?;
         for entry in batch.entries {
-            index.push(entry).context("cannot spill the index; check --spill-dir")?;
+            index
+                .push(entry)
+                .context("cannot spill the index; check --spill-dir")?;
         }
     }
     reader.await.context("reader task failed")??;
@@ -67,5 +71,10 @@ pub async fn index_dataset(
         .await
         .context("selection task failed")?
         .context("cannot sort the index on disk; check --spill-dir")?;
-    Ok(Selection { dataset: files.dataset, picks, stats, dropped })
+    Ok(Selection {
+        dataset: files.dataset,
+        picks,
+        stats,
+        dropped,
+    })
 }

@@ -13,12 +13,12 @@ use futures::StreamExt;
 use super::args::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
-use crate::records::{BuiltBatch, RecordBuilder};
 use crate::format::{cut_file_name, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::Discovery;
 use crate::read::LineBatch;
+use crate::records::{BuiltBatch, RecordBuilder};
 use crate::select::Pick;
 use crate::spill::Sorted;
 use crate::write::OutputFile;
@@ -51,10 +51,12 @@ pub struct CutResult {
 impl CutResult {
     /// Totals over datasets.
     pub fn total(&self) -> Tally {
-        self.datasets.iter().fold(Tally::default(), |t, (_, d)| Tally {
-            samples: t.samples + d.samples,
-            tokens: t.tokens + d.tokens,
-        })
+        self.datasets
+            .iter()
+            .fold(Tally::default(), |t, (_, d)| Tally {
+                samples: t.samples + d.samples,
+                tokens: t.tokens + d.tokens,
+            })
     }
 }
 
@@ -87,9 +89,16 @@ pub async fn write_cuts(
     for &n in feasible {
         let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
         outputs.push(OutputFile::create(&path, None)?);
-        outcome.cuts.push(CutResult { n, path, datasets: Vec::new(), bytes: 0, digest: String::new() });
+        outcome.cuts.push(CutResult {
+            n,
+            path,
+            datasets: Vec::new(),
+            bytes: 0,
+            digest: String::new(),
+        });
     }
-    let mut selections: BTreeMap<Dataset, Selection> = selections.into_iter().map(|s| (s.dataset, s)).collect();
+    let mut selections: BTreeMap<Dataset, Selection> =
+        selections.into_iter().map(|s| (s.dataset, s)).collect();
     for files in &found.datasets {
         let selection = selections.remove(&files.dataset);
         if let Some(s) = &selection {
@@ -104,10 +113,14 @@ pub async fn write_cuts(
         let with_picks = batches.map(attach_picks(picks));
         let worker = builder.clone();
         let on_error = plan.on_error;
-        let mut built = pool.map_ordered(with_picks, move |(batch, picks)| match picks {
-            Ok(picks) => worker.build_batch_with(dataset, batch, picks, on_error).map_err(anyhow::Error::from),
-            Err(e) => Err(anyhow::Error::from(e).context("cannot read the selection back from --spill-dir")),
-        });
+        let mut built =
+            pool.map_ordered(with_picks, move |(batch, picks)| match picks {
+                Ok(picks) => worker
+                    .build_batch_with(dataset, batch, picks, on_error)
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(anyhow::Error::from(e)
+                    .context("cannot read the selection back from --spill-dir")),
+            });
         let mut tallies = vec![Tally::default(); feasible.len()];
         let mut dropped = 0;
         while let Some(batch) = built.next().await {
@@ -173,7 +186,10 @@ async fn append_to_cuts(
     tallies: &mut [Tally],
     hashers: &mut [Xxh3],
 ) -> anyhow::Result<()> {
-    let per_cut = outputs.iter_mut().zip(tallies.iter_mut()).zip(hashers.iter_mut());
+    let per_cut = outputs
+        .iter_mut()
+        .zip(tallies.iter_mut())
+        .zip(hashers.iter_mut());
     for (&n, ((output, tally), hasher)) in cuts.iter().zip(per_cut) {
         let mut kept: Vec<u8> = Vec::new();
         let mut start = 0;

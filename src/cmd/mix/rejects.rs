@@ -22,12 +22,17 @@ impl Rejects {
             OnError::Skip => Some(OutputFile::create(&dir.join("rejected.jsonl"), None)?),
             OnError::Fail => None,
         };
-        Ok(Rejects { out, counts: Vec::new() })
+        Ok(Rejects {
+            out,
+            counts: Vec::new(),
+        })
     }
 
     /// Record a batch's rejected rows.
     pub async fn add(&mut self, rejected: Vec<Rejected>) -> anyhow::Result<()> {
-        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
         for r in rejected {
             let file = r.at.path.display().to_string();
             match self.counts.last_mut() {
@@ -61,7 +66,12 @@ impl Rejects {
 
     /// The manifest's `skipped` list.
     pub fn manifest(&self) -> Value {
-        Value::Array(self.counts().into_iter().map(|(file, lines)| json!({"file": file, "lines": lines})).collect())
+        Value::Array(
+            self.counts()
+                .into_iter()
+                .map(|(file, lines)| json!({"file": file, "lines": lines}))
+                .collect(),
+        )
     }
 
     /// Finish writing (before the cuts are committed: a full disk shows here).
@@ -75,7 +85,9 @@ impl Rejects {
     /// Log the counts and move `rejected.jsonl` into place.
     pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<()> {
         for (file, n) in self.counts() {
-            log(&format!("skipped {n} bad line(s) in {file}; see training_mix/rejected.jsonl"));
+            log(&format!(
+                "skipped {n} bad line(s) in {file}; see training_mix/rejected.jsonl"
+            ));
         }
         if let Some(out) = self.out {
             out.commit().await?;

@@ -29,18 +29,29 @@ impl Feasibility {
     /// A cut N is feasible when every sampled dataset has a mean of at
     /// least N distinct summaries per raw document.
     pub fn decide(cuts: &[u32], selections: &[Selection]) -> Self {
-        let means: Vec<(Dataset, f64)> = selections.iter().map(|s| (s.dataset, s.stats.mean_summaries())).collect();
+        let means: Vec<(Dataset, f64)> = selections
+            .iter()
+            .map(|s| (s.dataset, s.stats.mean_summaries()))
+            .collect();
         Self::from_means(cuts, means)
     }
 
     /// [`Feasibility::decide`] from known means (a previous manifest's).
     pub fn from_means(cuts: &[u32], means: Vec<(Dataset, f64)>) -> Self {
-        let mut out = Feasibility { means: means.clone(), ..Default::default() };
+        let mut out = Feasibility {
+            means: means.clone(),
+            ..Default::default()
+        };
         for &n in cuts {
             let short: Vec<String> = means
                 .iter()
                 .filter(|(_, mean)| *mean < f64::from(n))
-                .map(|(d, mean)| format!("{} averages {mean:.2} summaries per raw document", d.folder()))
+                .map(|(d, mean)| {
+                    format!(
+                        "{} averages {mean:.2} summaries per raw document",
+                        d.folder()
+                    )
+                })
                 .collect();
             if short.is_empty() {
                 out.feasible.push(n);
@@ -71,13 +82,27 @@ pub fn print_summary(outcome: &Outcome, quiet: bool) -> std::io::Result<()> {
     for cut in &outcome.cuts {
         let _ = writeln!(text, "cut {}x -> {}", cut.n, cut.path.display());
         for (dataset, tally) in &cut.datasets {
-            let _ = writeln!(text, "  {:<22} {:>10} samples {:>14} tokens", dataset.folder(), tally.samples, tally.tokens);
+            let _ = writeln!(
+                text,
+                "  {:<22} {:>10} samples {:>14} tokens",
+                dataset.folder(),
+                tally.samples,
+                tally.tokens
+            );
         }
     }
-    let _ = writeln!(text, "{:>8}  {:>14}  {:>13}", "cut_size", "total_tokens", "total_samples");
+    let _ = writeln!(
+        text,
+        "{:>8}  {:>14}  {:>13}",
+        "cut_size", "total_tokens", "total_samples"
+    );
     for cut in &outcome.cuts {
         let total = cut.total();
-        let _ = writeln!(text, "{:>8}  {:>14}  {:>13}", cut.n, total.tokens, total.samples);
+        let _ = writeln!(
+            text,
+            "{:>8}  {:>14}  {:>13}",
+            cut.n, total.tokens, total.samples
+        );
     }
     std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
 }

@@ -30,7 +30,11 @@ pub fn fingerprint(plan: &Plan, found: &Discovery, tokenizer: &LoadedTokenizer) 
                 .and_then(|m| m.modified().ok())
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos());
-            json!([f.display().to_string(), meta.map_or(0, |m| m.len()), mtime.to_string()])
+            json!([
+                f.display().to_string(),
+                meta.map_or(0, |m| m.len()),
+                mtime.to_string()
+            ])
         })
         .collect();
     let record = json!({
@@ -74,7 +78,10 @@ impl Previous {
 
     /// Cut `n`'s manifest entry, if its file in `dir` still matches it.
     pub fn up_to_date(&self, n: u32, dir: &Path) -> Option<Value> {
-        let entry = self.0["cuts"].as_array()?.iter().find(|c| c["cut_size"].as_u64() == Some(u64::from(n)))?;
+        let entry = self.0["cuts"]
+            .as_array()?
+            .iter()
+            .find(|c| c["cut_size"].as_u64() == Some(u64::from(n)))?;
         let path = dir.join(entry["file"].as_str()?);
         if std::fs::metadata(&path).ok()?.len() != entry["bytes"].as_u64()? {
             return None;

@@ -137,21 +137,50 @@ pub struct Loaded {
 /// Read, parse and check a recipe file.
 pub fn load(path: &Path) -> Result<Loaded, RecipeError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     let recipe = parse(&text).map_err(|e| match e {
-        RecipeError::Syntax { line, column, message, .. } => RecipeError::Syntax { path: shown.clone(), line, column, message },
-        RecipeError::Invalid { message, .. } => RecipeError::Invalid { path: shown.clone(), message },
+        RecipeError::Syntax {
+            line,
+            column,
+            message,
+            ..
+        } => RecipeError::Syntax {
+            path: shown.clone(),
+            line,
+            column,
+            message,
+        },
+        RecipeError::Invalid { message, .. } => RecipeError::Invalid {
+            path: shown.clone(),
+            message,
+        },
         other => other,
     })?;
-    let asks = check(&recipe).map_err(|message| RecipeError::Invalid { path: shown, message })?;
-    Ok(Loaded { path: path.to_path_buf(), text, recipe, asks })
+    let asks = check(&recipe).map_err(|message| RecipeError::Invalid {
+        path: shown,
+        message,
+    })?;
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        text,
+        recipe,
+        asks,
+    })
 }
 
 /// Parse recipe text (errors carry an empty path; [`load`] fills it in).
 pub fn parse(text: &str) -> Result<Recipe, RecipeError> {
     serde_norway::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        RecipeError::Syntax { path: String::new(), line, column, message: e.to_string() }
+        RecipeError::Syntax {
+            path: String::new(),
+            line,
+            column,
+            message: e.to_string(),
+        }
     })
 }
 
@@ -163,14 +192,24 @@ pub fn check(recipe: &Recipe) -> Result<Vec<Ask>, String> {
     let mut asks = Vec::new();
     for (i, s) in recipe.datasets.iter().enumerate() {
         let at = format!("datasets[{i}] (path {:?})", s.path);
-        let given = [s.sampling_size.is_some(), s.tokens.is_some(), s.weight.is_some()];
+        let given = [
+            s.sampling_size.is_some(),
+            s.tokens.is_some(),
+            s.weight.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err(format!("{at}: give exactly one of sampling_size, tokens or weight"));
+            return Err(format!(
+                "{at}: give exactly one of sampling_size, tokens or weight"
+            ));
         }
         let ask = match (s.sampling_size, s.tokens, s.weight) {
             (Some(SamplingSize::Count(n)), _, _) => Ask::Count(n),
             (Some(SamplingSize::Ratio(r)), _, _) if r.is_finite() && r >= 0.0 => Ask::Ratio(r),
-            (Some(SamplingSize::Ratio(r)), _, _) => return Err(format!("{at}: sampling_size {r} must be a finite ratio ≥ 0")),
+            (Some(SamplingSize::Ratio(r)), _, _) => {
+                return Err(format!(
+                    "{at}: sampling_size {r} must be a finite ratio ≥ 0"
+                ))
+            }
             (_, Some(t), _) => Ask::Tokens(t),
             (_, _, Some(w)) if w.is_finite() && w > 0.0 => Ask::Weight(w),
             (_, _, Some(w)) => return Err(format!("{at}: weight {w} must be a positive number")),
@@ -183,8 +222,13 @@ pub fn check(recipe: &Recipe) -> Result<Vec<Ask>, String> {
     }
     let weighted = asks.iter().any(|a| matches!(a, Ask::Weight(_)));
     match (recipe.target, weighted) {
-        (None, true) => Err("sources give a `weight` but there is no `target: {records: N}` or `{tokens: N}`".into()),
-        (Some(_), false) => Err("`target` is set but no source gives a `weight`; add weights or remove target".into()),
+        (None, true) => Err(
+            "sources give a `weight` but there is no `target: {records: N}` or `{tokens: N}`"
+                .into(),
+        ),
+        (Some(_), false) => Err(
+            "`target` is set but no source gives a `weight`; add weights or remove target".into(),
+        ),
         (Some(t), true) if t.records.is_some() == t.tokens.is_some() => {
             Err("`target` needs exactly one of `records` or `tokens`".into())
         }
@@ -201,14 +245,21 @@ pub fn resolve_files(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String>
         return if joined.is_file() {
             Ok(vec![joined])
         } else {
-            Err(format!("{text}: no such file (paths are relative to the recipe file)"))
+            Err(format!(
+                "{text}: no such file (paths are relative to the recipe file)"
+            ))
         };
     }
     let paths = glob::glob(&text).map_err(|e| format!("{pattern:?}: bad glob: {e}"))?;
-    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("{text}: the glob matches no file (paths are relative to the recipe file)"));
+        return Err(format!(
+            "{text}: the glob matches no file (paths are relative to the recipe file)"
+        ));
     }
     Ok(files)
 }
@@ -216,17 +267,29 @@ pub fn resolve_files(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String>
 /// Parse an amount: an integer, or a string like `5M`, `200k`, `1.5B`
 /// (k = 10³, M = 10⁶, B or G = 10⁹, T = 10¹²; `_` and `,` are ignored).
 pub fn parse_amount(text: &str) -> Result<u64, String> {
-    let t: String = text.trim().chars().filter(|c| *c != '_' && *c != ',').collect();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let t: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != '_' && *c != ',')
+        .collect();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid amount {text:?}: expected e.g. 5M or 200000"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid amount {text:?}: expected e.g. 5M or 200000"))?;
     let mult = match unit.trim() {
         "" => 1.0,
         "k" | "K" => 1e3,
         "m" | "M" => 1e6,
         "b" | "B" | "g" | "G" => 1e9,
         "t" | "T" => 1e12,
-        other => return Err(format!("invalid unit {other:?} in {text:?}: use k, M, B or T")),
+        other => {
+            return Err(format!(
+                "invalid unit {other:?} in {text:?}: use k, M, B or T"
+            ))
+        }
     };
     Ok((n * mult).round() as u64)
 }
@@ -261,14 +324,19 @@ mod tests {
         let r = parse(text).unwrap();
         assert_eq!(r.target.unwrap().tokens, Some(2_000_000));
         assert_eq!(r.metadata.sys_prompt.as_deref(), Some("hi"));
-        assert_eq!(check(&r).unwrap(), [Ask::Weight(2.0), Ask::Tokens(5_000_000)]);
+        assert_eq!(
+            check(&r).unwrap(),
+            [Ask::Weight(2.0), Ask::Tokens(5_000_000)]
+        );
         assert_eq!(parse_amount("1.5k").unwrap(), 1500);
         assert!(parse_amount("5 parsecs").is_err());
     }
 
     #[test]
     fn errors_name_line_or_entry() {
-        let e = parse("datasets:\n  - path: a\n    sampling_sise: 2\n").unwrap_err().to_string();
+        let e = parse("datasets:\n  - path: a\n    sampling_sise: 2\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":3:") && e.contains("sampling_sise"), "{e}");
         let both = parse("datasets:\n  - {path: a, sampling_size: 2, weight: 1}\n").unwrap();
         assert!(check(&both).unwrap_err().contains("datasets[0]"));

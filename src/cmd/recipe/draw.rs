@@ -49,7 +49,11 @@ impl FixedRecord for Key {
     }
     fn decode(b: &[u8]) -> Self {
         let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        Key { rank: word(0), ordinal: word(8), tokens: word(16) }
+        Key {
+            rank: word(0),
+            ordinal: word(8),
+            tokens: word(16),
+        }
     }
 }
 
@@ -93,15 +97,22 @@ pub fn walk<E>(
         Request::Tokens(b) if t > 0 => {
             let rem = b % t;
             let mut sum = 0u64;
-            (b / t, Box::new(move |_, key: &Key| {
-                let take = sum < rem;
-                sum += key.tokens;
-                take
-            }))
+            (
+                b / t,
+                Box::new(move |_, key: &Key| {
+                    let take = sum < rem;
+                    sum += key.tokens;
+                    take
+                }),
+            )
         }
         _ => return Ok(Draw::default()),
     };
-    let mut draw = Draw { whole, tokens: whole * t, ..Draw::default() };
+    let mut draw = Draw {
+        whole,
+        tokens: whole * t,
+        ..Draw::default()
+    };
     for key in sorted {
         let key = key?;
         if !more(draw.extra, &key) {
@@ -121,20 +132,37 @@ mod tests {
     use super::*;
 
     fn keys(n: u64, tokens: u64) -> Vec<Key> {
-        let mut v: Vec<Key> = (0..n).map(|o| Key { rank: rank(7, 1, o), ordinal: o, tokens }).collect();
+        let mut v: Vec<Key> = (0..n)
+            .map(|o| Key {
+                rank: rank(7, 1, o),
+                ordinal: o,
+                tokens,
+            })
+            .collect();
         v.sort();
         v
     }
 
     fn run(n: u64, tokens: u64, request: Request) -> Draw {
         let k = keys(n, tokens);
-        walk(k.into_iter().map(Ok::<_, ()>), Population { records: n, tokens: n * tokens }, request).unwrap()
+        walk(
+            k.into_iter().map(Ok::<_, ()>),
+            Population {
+                records: n,
+                tokens: n * tokens,
+            },
+            request,
+        )
+        .unwrap()
     }
 
     #[test]
     fn fractional_ratio_is_whole_copies_plus_a_sample() {
         let d = run(200, 3, Request::Records(500));
-        assert_eq!((d.whole, d.extra, d.selected, d.copies, d.tokens), (2, 100, 200, 500, 1500));
+        assert_eq!(
+            (d.whole, d.extra, d.selected, d.copies, d.tokens),
+            (2, 100, 200, 500, 1500)
+        );
         let per_record: Vec<u64> = (0..200).map(|o| d.copies_of(rank(7, 1, o), o)).collect();
         assert_eq!(per_record.iter().filter(|c| **c == 3).count(), 100);
         assert!(per_record.iter().all(|c| *c == 2 || *c == 3));

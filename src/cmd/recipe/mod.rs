@@ -90,14 +90,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Per source: its files and its identity in the hashes (the path as
 /// written plus its repeat index, so reordering the recipe keeps draws).
 fn sources(loaded: &Loaded) -> anyhow::Result<Vec<(Vec<PathBuf>, u64)>> {
-    let base = loaded.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = loaded
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let datasets = &loaded.recipe.datasets;
     let mut out = Vec::new();
     for (i, s) in datasets.iter().enumerate() {
         let files = config::resolve_files(base, &s.path)
             .map_err(|e| anyhow::anyhow!("{}: datasets[{i}]: {e}", loaded.path.display()))?;
         let repeat = datasets[..i].iter().filter(|d| d.path == s.path).count();
-        out.push((files, xxhash_rust::xxh3::xxh3_64(format!("{}#{repeat}", s.path).as_bytes())));
+        out.push((
+            files,
+            xxhash_rust::xxh3::xxh3_64(format!("{}#{repeat}", s.path).as_bytes()),
+        ));
     }
     Ok(out)
 }
@@ -106,7 +113,10 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let loaded = config::load(&args.recipe)?;
     let sources = sources(&loaded)?;
-    let limits = Limits { records: args.max_records_per_file, bytes: args.max_bytes_per_file };
+    let limits = Limits {
+        records: args.max_records_per_file,
+        bytes: args.max_bytes_per_file,
+    };
     let mut shards = Shards::new(&args.output, limits)?;
     let length = match &args.tokenizer {
         Some(spec) => Some(chat::load(spec)?.length),
@@ -116,12 +126,21 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     let spill = tempfile::Builder::new()
         .prefix("knowmix-spill-")
         .tempdir_in(&spill_root)
-        .with_context(|| format!("{}: cannot create spill folder; set --spill-dir", spill_root.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: cannot create spill folder; set --spill-dir",
+                spill_root.display()
+            )
+        })?;
     let pool = WorkerPool::new(args.threads);
     let key_budget = (args.memory_limit / 2 / sources.len() as u64).max(1 << 20) as usize;
     let mut indexed = Vec::new();
     for (files, id) in &sources {
-        let indexer = Arc::new(pass1::Indexer { seed: args.seed, source: *id, length: length.clone() });
+        let indexer = Arc::new(pass1::Indexer {
+            seed: args.seed,
+            source: *id,
+            length: length.clone(),
+        });
         indexed.push(pass1::index_source(&pool, files, indexer, spill.path(), key_budget).await?);
     }
     let mut reports = plan_and_draw(&loaded, &sources, indexed)?;
@@ -130,26 +149,45 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     let mut spill_data = if args.no_shuffle {
         None
     } else {
-        Some(shuffle::ShuffleSpill::new(spill.path(), shuffle_budget).context("cannot create the shuffle spill; check --spill-dir")?)
+        Some(
+            shuffle::ShuffleSpill::new(spill.path(), shuffle_budget)
+                .context("cannot create the shuffle spill; check --spill-dir")?,
+        )
     };
     for ((files, id), report) in sources.iter().zip(&mut reports) {
-        let emitter = Arc::new(pass2::Emitter { seed: args.seed, source: *id, draw: report.draw, prompt: prompt.clone() });
+        let emitter = Arc::new(pass2::Emitter {
+            seed: args.seed,
+            source: *id,
+            draw: report.draw,
+            prompt: prompt.clone(),
+        });
         let mut sink = match spill_data.as_mut() {
             Some(s) => pass2::Sink::Shuffle(s),
             None => pass2::Sink::Ordered(&mut shards),
         };
         let emitted = pass2::emit_source(&pool, files, emitter, &mut sink).await?;
         if (emitted.selected, emitted.copies) != (report.draw.selected, report.draw.copies) {
-            anyhow::bail!("{}: the input changed between the two passes; run again", report.name);
+            anyhow::bail!(
+                "{}: the input changed between the two passes; run again",
+                report.name
+            );
         }
     }
     if let Some(data) = spill_data {
         write_shuffled(data, &mut shards).await?;
     }
     let outputs = shards.finish().await?;
-    let report = Report { recipe: &loaded, seed: args.seed, shuffle: !args.no_shuffle, sources: reports, outputs, elapsed: started.elapsed() };
+    let report = Report {
+        recipe: &loaded,
+        seed: args.seed,
+        shuffle: !args.no_shuffle,
+        sources: reports,
+        outputs,
+        elapsed: started.elapsed(),
+    };
     let manifest = args.manifest.clone().or_else(|| {
-        (args.output != Path::new("-")).then(|| PathBuf::from(format!("{}.manifest.json", args.output.display())))
+        (args.output != Path::new("-"))
+            .then(|| PathBuf::from(format!("{}.manifest.json", args.output.display())))
     });
     if let Some(path) = manifest {
         report.write_manifest(&path)?;
@@ -171,7 +209,8 @@ fn plan_and_draw(
     let mut inputs = Vec::new();
     for (i, (s, ix)) in recipe.datasets.iter().zip(&indexed).enumerate() {
         let ask = loaded.asks[i];
-        let needs_tokens = matches!(ask, Ask::Tokens(_)) || (by_tokens && matches!(ask, Ask::Weight(_)));
+        let needs_tokens =
+            matches!(ask, Ask::Tokens(_)) || (by_tokens && matches!(ask, Ask::Weight(_)));
         if let (true, Some(at)) = (needs_tokens, &ix.first_missing) {
             anyhow::bail!(
                 "{at}: record has no `token_length`, but datasets[{i}] ({}) is sized in tokens; \
@@ -189,9 +228,20 @@ fn plan_and_draw(
     let requests = plan::requests(&inputs, recipe.target)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was written", loaded.path.display()))?;
     let mut reports = Vec::new();
-    for ((((s, ix), request), input), (files, _)) in recipe.datasets.iter().zip(indexed).zip(requests).zip(inputs).zip(sources) {
-        let sorted = ix.keys.finish().context("cannot sort the draw keys; check --spill-dir")?;
-        let draw = draw::walk(sorted, ix.population, request).context("cannot read the draw keys back")?;
+    for ((((s, ix), request), input), (files, _)) in recipe
+        .datasets
+        .iter()
+        .zip(indexed)
+        .zip(requests)
+        .zip(inputs)
+        .zip(sources)
+    {
+        let sorted = ix
+            .keys
+            .finish()
+            .context("cannot sort the draw keys; check --spill-dir")?;
+        let draw =
+            draw::walk(sorted, ix.population, request).context("cannot read the draw keys back")?;
         reports.push(SourceReport {
             name: s.path.clone(),
             files: files.clone(),

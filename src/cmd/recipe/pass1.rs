@@ -14,12 +14,12 @@ use serde::Deserialize;
 
 use super::draw::{rank, Key};
 use super::plan::Population;
-use crate::records::TokenLength;
 use crate::error::{Location, RecordError};
 use crate::format::Turn;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::fields::{location, FieldParser};
 use crate::read::LineBatch;
+use crate::records::TokenLength;
 use crate::spill::ExternalSorter;
 use crate::tokenize::chat::ChatTokenLength;
 
@@ -79,7 +79,9 @@ pub async fn index_source(
         for key in batch.keys {
             out.population.records += 1;
             out.population.tokens += key.tokens;
-            out.keys.push(key).context("cannot spill the draw keys; check --spill-dir")?;
+            out.keys
+                .push(key)
+                .context("cannot spill the draw keys; check --spill-dir")?;
         }
     }
     reader.await.context("reader task failed")??;
@@ -106,22 +108,30 @@ impl Indexer {
                 out.first_missing = out.first_missing.or_else(|| Some(at()));
             }
             let tokens = tokens.unwrap_or(0);
-            out.keys.push(Key { rank: rank(self.seed, self.source, ordinal), ordinal, tokens });
+            out.keys.push(Key {
+                rank: rank(self.seed, self.source, ordinal),
+                ordinal,
+                tokens,
+            });
         }
         Ok(out)
     }
 }
 
-fn read_token_length(bytes: &mut [u8], at: &dyn Fn() -> Location) -> Result<Option<u64>, RecordError> {
+fn read_token_length(
+    bytes: &mut [u8],
+    at: &dyn Fn() -> Location,
+) -> Result<Option<u64>, RecordError> {
     PARSER.with(|p| {
         let mut parser = p.borrow_mut();
         let row = parser.parse(bytes, at)?;
-        row.get_u64("token_length").map_err(|found| RecordError::WrongType {
-            at: at(),
-            field: "token_length".into(),
-            expected: "a non-negative integer",
-            found,
-        })
+        row.get_u64("token_length")
+            .map_err(|found| RecordError::WrongType {
+                at: at(),
+                field: "token_length".into(),
+                expected: "a non-negative integer",
+                found,
+            })
     })
 }
 
@@ -140,16 +150,29 @@ struct Message<'a> {
 }
 
 /// Tokens of a record's `messages` through the chat template.
-fn count_tokens(bytes: &[u8], length: &ChatTokenLength, at: &dyn Fn() -> Location) -> Result<u64, RecordError> {
-    let conversation: Conversation = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
-        at: at(),
-        reason: format!("{e} (to count tokens each record needs `messages: [{{role, content}}]`)"),
-    })?;
+fn count_tokens(
+    bytes: &[u8],
+    length: &ChatTokenLength,
+    at: &dyn Fn() -> Location,
+) -> Result<u64, RecordError> {
+    let conversation: Conversation =
+        serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
+            at: at(),
+            reason: format!(
+                "{e} (to count tokens each record needs `messages: [{{role, content}}]`)"
+            ),
+        })?;
     let turns: Vec<Turn> = conversation
         .messages
         .iter()
-        .map(|m| Turn { role: &m.role, content: &m.content, thinking: None })
+        .map(|m| Turn {
+            role: &m.role,
+            content: &m.content,
+            thinking: None,
+        })
         .collect();
-    let n = length.token_length(&turns).map_err(|reason| RecordError::Template { at: at(), reason })?;
+    let n = length
+        .token_length(&turns)
+        .map_err(|reason| RecordError::Template { at: at(), reason })?;
     Ok(n as u64)
 }

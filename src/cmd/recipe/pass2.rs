@@ -81,7 +81,10 @@ pub async fn emit_source(
                     }
                 }
                 Sink::Shuffle(spill) => spill
-                    .add(record, (0..copies).map(|c| shuffle_key(seed, source, ordinal, c)))
+                    .add(
+                        record,
+                        (0..copies).map(|c| shuffle_key(seed, source, ordinal, c)),
+                    )
                     .context("cannot write the shuffle spill; check --spill-dir")?,
             }
         }
@@ -95,16 +98,20 @@ impl Emitter {
         let mut out = Kept::default();
         for i in 0..batch.len() {
             let ordinal = batch.first_row + i as u64;
-            let copies = self.draw.copies_of(rank(self.seed, self.source, ordinal), ordinal);
+            let copies = self
+                .draw
+                .copies_of(rank(self.seed, self.source, ordinal), ordinal);
             if copies == 0 {
                 continue;
             }
             let line = batch.line(i);
             match &self.prompt {
                 None => out.data.extend_from_slice(line),
-                Some(p) => prompt::apply(line, p, &mut out.data).map_err(|reason| RecordError::Malformed {
-                    at: location(&batch.path, batch.lines[i].line_no),
-                    reason: format!("{reason} (needed for metadata.sys_prompt)"),
+                Some(p) => prompt::apply(line, p, &mut out.data).map_err(|reason| {
+                    RecordError::Malformed {
+                        at: location(&batch.path, batch.lines[i].line_no),
+                        reason: format!("{reason} (needed for metadata.sys_prompt)"),
+                    }
                 })?,
             }
             out.data.push(b'\n');

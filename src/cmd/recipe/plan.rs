@@ -60,7 +60,11 @@ pub fn largest_remainder(total: u64, weights: &[f64]) -> Vec<u64> {
         let (ra, rb) = (quotas[a] - quotas[a].floor(), quotas[b] - quotas[b].floor());
         rb.total_cmp(&ra).then(a.cmp(&b))
     });
-    for &i in order.iter().cycle().take(total.saturating_sub(assigned) as usize) {
+    for &i in order
+        .iter()
+        .cycle()
+        .take(total.saturating_sub(assigned) as usize)
+    {
         parts[i] += 1;
     }
     parts
@@ -89,14 +93,21 @@ fn fits(request: Request, input: &Input) -> bool {
 
 /// The request of every source, or why the recipe cannot be met.
 pub fn requests(inputs: &[Input], target: Option<Target>) -> Result<Vec<Request>, String> {
-    let weights: Vec<f64> = inputs.iter().filter_map(|i| match i.ask {
-        Ask::Weight(w) => Some(w),
-        _ => None,
-    }).collect();
+    let weights: Vec<f64> = inputs
+        .iter()
+        .filter_map(|i| match i.ask {
+            Ask::Weight(w) => Some(w),
+            _ => None,
+        })
+        .collect();
     let split = |total: u64| largest_remainder(total, &weights);
     let (total, by_tokens) = match target {
-        Some(Target { tokens: Some(t), .. }) => (t, true),
-        Some(Target { records: Some(r), .. }) => (r, false),
+        Some(Target {
+            tokens: Some(t), ..
+        }) => (t, true),
+        Some(Target {
+            records: Some(r), ..
+        }) => (r, false),
         _ => (0, false),
     };
     let weighted = weighted_requests(inputs, &split(total), by_tokens);
@@ -126,7 +137,11 @@ fn weighted_requests(inputs: &[Input], parts: &[u64], by_tokens: bool) -> Vec<Op
         .map(|i| match i.ask {
             Ask::Weight(_) => {
                 let p = *parts.next().expect("one part per weight");
-                Some(if by_tokens { Request::Tokens(p) } else { Request::Records(p) })
+                Some(if by_tokens {
+                    Request::Tokens(p)
+                } else {
+                    Request::Records(p)
+                })
             }
             _ => None,
         })
@@ -142,7 +157,11 @@ fn unit(request: Request) -> (&'static str, u64) {
 
 fn shortfall(input: &Input, request: Request) -> String {
     let (unit, want) = unit(request);
-    let have = if unit == "tokens" { input.population.tokens } else { input.population.records };
+    let have = if unit == "tokens" {
+        input.population.tokens
+    } else {
+        input.population.records
+    };
     match (repeats_needed(request, input.population), input.max_repeats) {
         (None, _) => format!("{}: asks for {want} {unit} but has none", input.name),
         (Some(need), Some(cap)) => format!(
@@ -151,27 +170,47 @@ fn shortfall(input: &Input, request: Request) -> String {
             input.name,
             have * u64::from(cap),
         ),
-        (Some(need), None) => format!("{}: asks for {want} {unit}, needing {need} repeats", input.name),
+        (Some(need), None) => format!(
+            "{}: asks for {want} {unit}, needing {need} repeats",
+            input.name
+        ),
     }
 }
 
 fn fixed_error(input: &Input, request: Request) -> String {
     let (unit, _) = unit(request);
-    let have = if unit == "tokens" { input.population.tokens } else { input.population.records };
+    let have = if unit == "tokens" {
+        input.population.tokens
+    } else {
+        input.population.records
+    };
     let best = have * u64::from(input.max_repeats.unwrap_or(1));
-    let key = if unit == "tokens" { "tokens" } else { "sampling_size" };
+    let key = if unit == "tokens" {
+        "tokens"
+    } else {
+        "sampling_size"
+    };
     format!(
         "{}; the largest achievable is {key}: {best} (or raise max_repeats)",
         shortfall(input, request)
     )
 }
 
-fn target_error(inputs: &[Input], total: u64, by_tokens: bool, culprit: &Input, request: Request) -> String {
+fn target_error(
+    inputs: &[Input],
+    total: u64,
+    by_tokens: bool,
+    culprit: &Input,
+    request: Request,
+) -> String {
     let unit = if by_tokens { "tokens" } else { "records" };
-    let weights: Vec<f64> = inputs.iter().filter_map(|i| match i.ask {
-        Ask::Weight(w) => Some(w),
-        _ => None,
-    }).collect();
+    let weights: Vec<f64> = inputs
+        .iter()
+        .filter_map(|i| match i.ask {
+            Ask::Weight(w) => Some(w),
+            _ => None,
+        })
+        .collect();
     let feasible = |t: u64| {
         weighted_requests(inputs, &largest_remainder(t, &weights), by_tokens)
             .iter()
@@ -182,7 +221,11 @@ fn target_error(inputs: &[Input], total: u64, by_tokens: bool, culprit: &Input, 
     let (mut lo, mut hi) = (0u64, total);
     while lo + 1 < hi {
         let mid = lo + (hi - lo) / 2;
-        if feasible(mid) { lo = mid } else { hi = mid }
+        if feasible(mid) {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     format!(
         "target {unit} {total} cannot be met: {}; the largest achievable target is {unit}: {lo} \
@@ -196,7 +239,12 @@ mod tests {
     use super::*;
 
     fn input(ask: Ask, records: u64, tokens: u64, max_repeats: Option<u32>) -> Input {
-        Input { name: "s".into(), ask, max_repeats, population: Population { records, tokens } }
+        Input {
+            name: "s".into(),
+            ask,
+            max_repeats,
+            population: Population { records, tokens },
+        }
     }
 
     #[test]
@@ -214,7 +262,12 @@ mod tests {
         assert_eq!(largest_remainder(100, &[0.5, 0.3, 0.2]), [50, 30, 20]);
         assert_eq!(largest_remainder(7, &[2.0, 1.0]), [5, 2]);
         for total in [0u64, 1, 999, 1_000_003] {
-            assert_eq!(largest_remainder(total, &[0.1, 0.7, 2.9, 1.3]).iter().sum::<u64>(), total);
+            assert_eq!(
+                largest_remainder(total, &[0.1, 0.7, 2.9, 1.3])
+                    .iter()
+                    .sum::<u64>(),
+                total
+            );
         }
     }
 
@@ -224,14 +277,30 @@ mod tests {
             input(Ask::Weight(1.0), 100, 0, Some(2)),
             input(Ask::Weight(1.0), 1000, 0, Some(1)),
         ];
-        let target = Target { records: Some(1000), tokens: None };
+        let target = Target {
+            records: Some(1000),
+            tokens: None,
+        };
         let e = requests(&inputs, Some(target)).unwrap_err();
-        assert!(e.contains("largest achievable target is records: 400"), "{e}");
+        assert!(
+            e.contains("largest achievable target is records: 400"),
+            "{e}"
+        );
         assert!(e.contains("would need max_repeats 5"), "{e}");
-        let ok = requests(&inputs, Some(Target { records: Some(400), tokens: None })).unwrap();
+        let ok = requests(
+            &inputs,
+            Some(Target {
+                records: Some(400),
+                tokens: None,
+            }),
+        )
+        .unwrap();
         assert_eq!(ok, [Request::Records(200), Request::Records(200)]);
         let fixed = [input(Ask::Count(500), 100, 0, Some(3))];
         let e = requests(&fixed, None).unwrap_err();
-        assert!(e.contains("sampling_size: 300") && e.contains("max_repeats 5"), "{e}");
+        assert!(
+            e.contains("sampling_size: 300") && e.contains("max_repeats 5"),
+            "{e}"
+        );
     }
 }

@@ -13,7 +13,10 @@ pub fn apply(line: &[u8], prompt: &str, out: &mut Vec<u8>) -> Result<(), String>
     let mut messages: Vec<Value> = serde_json::from_slice(&line[start..end])
         .map_err(|e| format!("`messages` must be a list of {{role, content}} objects: {e}"))?;
     let mut found = false;
-    for m in messages.iter_mut().filter(|m| m.get("role").and_then(Value::as_str) == Some("system")) {
+    for m in messages
+        .iter_mut()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("system"))
+    {
         m["content"] = Value::String(prompt.to_owned());
         found = true;
     }
@@ -107,7 +110,9 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
             None
         }
         _ => {
-            let n = b[i..].iter().position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace());
+            let n = b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace());
             Some(i + n.unwrap_or(b.len() - i))
         }
     }
@@ -125,7 +130,8 @@ mod tests {
 
     #[test]
     fn inserts_at_head_and_keeps_other_bytes() {
-        let line = r#"{"id": "x\"}", "messages" : [{"role":"user","content":"q"}], "token_length":12}"#;
+        let line =
+            r#"{"id": "x\"}", "messages" : [{"role":"user","content":"q"}], "token_length":12}"#;
         assert_eq!(
             applied(line),
             r#"{"id": "x\"}", "messages" : [{"role":"system","content":"Be brief."},{"role":"user","content":"q"}], "token_length":12}"#
@@ -134,14 +140,23 @@ mod tests {
 
     #[test]
     fn replaces_an_existing_system_message() {
-        let line = r#"{"messages":[{"role":"system","content":"old"},{"role":"user","content":"q"}]}"#;
-        assert_eq!(applied(line), r#"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"q"}]}"#);
+        let line =
+            r#"{"messages":[{"role":"system","content":"old"},{"role":"user","content":"q"}]}"#;
+        assert_eq!(
+            applied(line),
+            r#"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"q"}]}"#
+        );
     }
 
     #[test]
     fn finds_escaped_keys_and_reports_absence() {
-        assert_eq!(find_value(br#"{"a":[1,{"b":"]"}],"m\u0065ssages":[]}"#, "messages"), Some((35, 37)));
+        assert_eq!(
+            find_value(br#"{"a":[1,{"b":"]"}],"m\u0065ssages":[]}"#, "messages"),
+            Some((35, 37))
+        );
         let mut out = Vec::new();
-        assert!(apply(br#"{"a":1}"#, "p", &mut out).unwrap_err().contains("no top-level `messages`"));
+        assert!(apply(br#"{"a":1}"#, "p", &mut out)
+            .unwrap_err()
+            .contains("no top-level `messages`"));
     }
 }

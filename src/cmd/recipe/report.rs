@@ -53,19 +53,28 @@ pub struct Report<'a> {
 }
 
 fn share(part: u64, total: u64) -> f64 {
-    if total == 0 { 0.0 } else { part as f64 / total as f64 }
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 / total as f64
+    }
 }
 
 impl Report<'_> {
     fn totals(&self) -> (u64, u64) {
-        self.sources.iter().fold((0, 0), |(r, t), s| (r + s.draw.copies, t + s.draw.tokens))
+        self.sources
+            .iter()
+            .fold((0, 0), |(r, t), s| (r + s.draw.copies, t + s.draw.tokens))
     }
 
     /// Each weighted source's normalised weight (its target share of the
     /// weighted part of the mix); `None` for the others.
     fn target_shares(&self) -> Vec<Option<f64>> {
         let sum: f64 = self.sources.iter().filter_map(|s| weight(s.ask)).sum();
-        self.sources.iter().map(|s| weight(s.ask).map(|w| w / sum)).collect()
+        self.sources
+            .iter()
+            .map(|s| weight(s.ask).map(|w| w / sum))
+            .collect()
     }
 
     /// The summary table, on stderr.
@@ -89,9 +98,17 @@ impl Report<'_> {
                 100.0 * share(s.draw.tokens, tokens),
             );
         }
-        eprintln!("{:<28} {:>11} {:>11} {:>11} {:>14}", "total", "", "", records, tokens);
+        eprintln!(
+            "{:<28} {:>11} {:>11} {:>11} {:>14}",
+            "total", "", "", records, tokens
+        );
         for w in &self.outputs {
-            eprintln!("wrote {} ({} records, {} bytes)", w.path.display(), w.records, w.bytes);
+            eprintln!(
+                "wrote {} ({} records, {} bytes)",
+                w.path.display(),
+                w.records,
+                w.bytes
+            );
         }
     }
 
@@ -166,6 +183,13 @@ fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_owned();
     }
-    let tail: String = s.chars().rev().take(width - 1).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = s
+        .chars()
+        .rev()
+        .take(width - 1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("…{tail}")
 }

@@ -45,12 +45,22 @@ impl Shards {
     pub fn new(target: &Path, limits: Limits) -> Result<Self, UsageError> {
         let sharded = limits.records.is_some() || limits.bytes.is_some();
         if sharded && target == Path::new("-") {
-            return Err(UsageError("sharding (--max-*-per-file) needs -o STEM.jsonl, not stdout".into()));
+            return Err(UsageError(
+                "sharding (--max-*-per-file) needs -o STEM.jsonl, not stdout".into(),
+            ));
         }
         if limits.records == Some(0) || limits.bytes == Some(0) {
-            return Err(UsageError("--max-records-per-file and --max-bytes-per-file must be > 0".into()));
+            return Err(UsageError(
+                "--max-records-per-file and --max-bytes-per-file must be > 0".into(),
+            ));
         }
-        Ok(Shards { target: target.to_path_buf(), limits, current: None, done: Vec::new(), finished: false })
+        Ok(Shards {
+            target: target.to_path_buf(),
+            limits,
+            current: None,
+            done: Vec::new(),
+            finished: false,
+        })
     }
 
     fn sharded(&self) -> bool {
@@ -59,7 +69,10 @@ impl Shards {
 
     /// The path of shard `index`.
     pub fn shard_path(target: &Path, index: usize) -> PathBuf {
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (stem, ext) = name.split_at(name.find('.').unwrap_or(name.len()));
         target.with_file_name(format!("{stem}-{index:05}{ext}"))
     }
@@ -68,7 +81,10 @@ impl Shards {
     pub async fn write_record(&mut self, record: &[u8]) -> anyhow::Result<()> {
         if let Some((_, w)) = &self.current {
             let full = self.limits.records.is_some_and(|max| w.records >= max)
-                || self.limits.bytes.is_some_and(|max| w.bytes > 0 && w.bytes + record.len() as u64 > max);
+                || self
+                    .limits
+                    .bytes
+                    .is_some_and(|max| w.bytes > 0 && w.bytes + record.len() as u64 > max);
             if full {
                 self.rotate().await?;
             }
@@ -84,9 +100,20 @@ impl Shards {
     }
 
     fn open(&mut self) -> anyhow::Result<()> {
-        let path = if self.sharded() { Self::shard_path(&self.target, self.done.len()) } else { self.target.clone() };
+        let path = if self.sharded() {
+            Self::shard_path(&self.target, self.done.len())
+        } else {
+            self.target.clone()
+        };
         let file = OutputFile::create(&path, None)?;
-        self.current = Some((file, Written { path, records: 0, bytes: 0 }));
+        self.current = Some((
+            file,
+            Written {
+                path,
+                records: 0,
+                bytes: 0,
+            },
+        ));
         Ok(())
     }
 
@@ -126,7 +153,13 @@ mod tests {
 
     #[test]
     fn shard_names_keep_every_extension() {
-        assert_eq!(Shards::shard_path(Path::new("o/mix.jsonl.zst"), 3), Path::new("o/mix-00003.jsonl.zst"));
-        assert_eq!(Shards::shard_path(Path::new("mix"), 0), Path::new("mix-00000"));
+        assert_eq!(
+            Shards::shard_path(Path::new("o/mix.jsonl.zst"), 3),
+            Path::new("o/mix-00003.jsonl.zst")
+        );
+        assert_eq!(
+            Shards::shard_path(Path::new("mix"), 0),
+            Path::new("mix-00000")
+        );
     }
 }

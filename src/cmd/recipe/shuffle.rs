@@ -68,7 +68,11 @@ impl ShuffleSpill {
     /// An empty spill in `dir`, sorting with `budget` bytes of memory.
     pub fn new(dir: &Path, budget: usize) -> std::io::Result<Self> {
         let file = tempfile::tempfile_in(dir)?;
-        Ok(ShuffleSpill { data: BufWriter::with_capacity(1 << 20, file), offset: 0, slots: ExternalSorter::new(dir, budget) })
+        Ok(ShuffleSpill {
+            data: BufWriter::with_capacity(1 << 20, file),
+            offset: 0,
+            slots: ExternalSorter::new(dir, budget),
+        })
     }
 
     /// Store `record` (newline included) once, with one slot per key.
@@ -76,7 +80,11 @@ impl ShuffleSpill {
         let len = u32::try_from(record.len()).map_err(std::io::Error::other)?;
         self.data.write_all(record)?;
         for key in keys {
-            self.slots.push(Slot { key, offset: self.offset, len })?;
+            self.slots.push(Slot {
+                key,
+                offset: self.offset,
+                len,
+            })?;
         }
         self.offset += u64::from(len);
         Ok(())
@@ -85,7 +93,10 @@ impl ShuffleSpill {
     /// Finish writing; records come back in shuffled order.
     pub fn into_shuffled(self) -> std::io::Result<Shuffled> {
         let file = self.data.into_inner().map_err(|e| e.into_error())?;
-        Ok(Shuffled { file, slots: self.slots.finish()? })
+        Ok(Shuffled {
+            file,
+            slots: self.slots.finish()?,
+        })
     }
 }
 
@@ -109,10 +120,13 @@ impl Shuffled {
     pub fn next_chunk(&mut self, max_bytes: usize) -> std::io::Result<Option<Chunk>> {
         let mut chunk = Chunk::default();
         while chunk.data.len() < max_bytes {
-            let Some(slot) = self.slots.next().transpose()? else { break };
+            let Some(slot) = self.slots.next().transpose()? else {
+                break;
+            };
             let start = chunk.data.len();
             chunk.data.resize(start + slot.len as usize, 0);
-            self.file.read_exact_at(&mut chunk.data[start..], slot.offset)?;
+            self.file
+                .read_exact_at(&mut chunk.data[start..], slot.offset)?;
             chunk.ends.push(chunk.data.len());
         }
         Ok((!chunk.ends.is_empty()).then_some(chunk))
@@ -129,7 +143,12 @@ mod tests {
         let mut spill = ShuffleSpill::new(dir.path(), 1 << 10).unwrap();
         for i in 0..500u64 {
             let copies = 1 + i % 3;
-            spill.add(format!("{i}\n").as_bytes(), (0..copies).map(|c| shuffle_key(1, 0, i, c))).unwrap();
+            spill
+                .add(
+                    format!("{i}\n").as_bytes(),
+                    (0..copies).map(|c| shuffle_key(1, 0, i, c)),
+                )
+                .unwrap();
         }
         let mut shuffled = spill.into_shuffled().unwrap();
         let mut seen = Vec::new();

@@ -25,14 +25,19 @@ pub struct RecordIndex {
 impl RecordIndex {
     /// Map `files` and index their records (non-blank lines).
     pub async fn build(files: &[PathBuf], spill_dir: &Path) -> anyhow::Result<Self> {
-        let index_file = tempfile::tempfile_in(spill_dir)
-            .with_context(|| format!("{}: cannot create the index file; set --spill-dir", spill_dir.display()))?;
+        let index_file = tempfile::tempfile_in(spill_dir).with_context(|| {
+            format!(
+                "{}: cannot create the index file; set --spill-dir",
+                spill_dir.display()
+            )
+        })?;
         let mut writer = BufWriter::with_capacity(1 << 20, index_file);
         let (mut maps, mut first) = (Vec::new(), vec![0u64]);
         for path in files {
             let map = map_plain(path, spill_dir).await?;
             let bytes = map.as_deref().unwrap_or_default();
-            let n = write_offsets(bytes, &mut writer).context("cannot write the index file; check --spill-dir")?;
+            let n = write_offsets(bytes, &mut writer)
+                .context("cannot write the index file; check --spill-dir")?;
             first.push(first.last().expect("starts at 0") + n);
             maps.push(map);
         }
@@ -42,7 +47,11 @@ impl RecordIndex {
             Some(0) => None,
             _ => Some(unsafe { Mmap::map(&index_file) }.context("cannot map the index file")?),
         };
-        Ok(RecordIndex { maps, first, offsets })
+        Ok(RecordIndex {
+            maps,
+            first,
+            offsets,
+        })
     }
 
     /// The number of records.
@@ -72,14 +81,22 @@ impl RecordIndex {
 async fn map_plain(path: &Path, spill_dir: &Path) -> anyhow::Result<Option<Mmap>> {
     let mut file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut head = [0u8; 4];
-    let n = std::io::Read::read(&mut file, &mut head).with_context(|| format!("{}: cannot read", path.display()))?;
+    let n = std::io::Read::read(&mut file, &mut head)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     let file = if Compression::sniff(&head[..n]) == Compression::None {
         file
     } else {
-        let spill = tempfile::tempfile_in(spill_dir)
-            .with_context(|| format!("{}: cannot create a spill file; set --spill-dir", spill_dir.display()))?;
-        let mut reader = open::open(path).await.with_context(|| format!("{}: cannot open", path.display()))?;
-        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(spill));
+        let spill = tempfile::tempfile_in(spill_dir).with_context(|| {
+            format!(
+                "{}: cannot create a spill file; set --spill-dir",
+                spill_dir.display()
+            )
+        })?;
+        let mut reader = open::open(path)
+            .await
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let mut out =
+            tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(spill));
         tokio::io::copy_buf(&mut reader, &mut out)
             .await
             .with_context(|| format!("{}: cannot decompress into --spill-dir (truncated or corrupt input, or disk full?)", path.display()))?;
@@ -91,7 +108,9 @@ async fn map_plain(path: &Path, spill_dir: &Path) -> anyhow::Result<Option<Mmap>
     }
     // SAFETY: inputs are not expected to change while knowmix reads them;
     // like every mmap-based tool we cannot prevent another process from it.
-    Ok(Some(unsafe { Mmap::map(&file) }.with_context(|| format!("{}: cannot map", path.display()))?))
+    Ok(Some(unsafe { Mmap::map(&file) }.with_context(|| {
+        format!("{}: cannot map", path.display())
+    })?))
 }
 
 /// Write the start offset of every non-blank line of `data`; the count.

@@ -89,7 +89,9 @@ async fn sample(args: Args) -> anyhow::Result<()> {
     let mut output = OutputFile::create(&args.output, None)?;
     let from_files = inputs.iter().all(|p| p != Path::new("-"));
     match (args.n, args.ratio) {
-        (Some(k), _) if from_files => sample_files(&inputs, k, &args, &spill_dir, &mut output).await?,
+        (Some(k), _) if from_files => {
+            sample_files(&inputs, k, &args, &spill_dir, &mut output).await?
+        }
         (Some(k), _) => sample_stream(inputs, k, &args, &spill_dir, &mut output).await?,
         (None, Some(ratio)) => sample_ratio(inputs, ratio, &args, &spill_dir, &mut output).await?,
         (None, None) => unreachable!("clap requires -n or --ratio"),
@@ -98,7 +100,13 @@ async fn sample(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sample_files(files: &[PathBuf], k: usize, args: &Args, spill: &Path, out: &mut OutputFile) -> anyhow::Result<()> {
+async fn sample_files(
+    files: &[PathBuf],
+    k: usize,
+    args: &Args,
+    spill: &Path,
+    out: &mut OutputFile,
+) -> anyhow::Result<()> {
     let index = index::RecordIndex::build(files, spill).await?;
     let chosen = reservoir::draw_indices(index.len(), k, args.seed, args.shuffle);
     let mut block = Vec::with_capacity(1 << 20);
@@ -114,7 +122,13 @@ async fn sample_files(files: &[PathBuf], k: usize, args: &Args, spill: &Path, ou
     Ok(())
 }
 
-async fn sample_stream(inputs: Vec<PathBuf>, k: usize, args: &Args, spill: &Path, out: &mut OutputFile) -> anyhow::Result<()> {
+async fn sample_stream(
+    inputs: Vec<PathBuf>,
+    k: usize,
+    args: &Args,
+    spill: &Path,
+    out: &mut OutputFile,
+) -> anyhow::Result<()> {
     let (batches, reader) = spawn_reader(inputs, 4);
     let mut batches = batches.into_inner();
     let store = RecordStore::new(args.memory_limit, spill);
@@ -130,7 +144,13 @@ async fn sample_stream(inputs: Vec<PathBuf>, k: usize, args: &Args, spill: &Path
     write_held(&kept, out).await
 }
 
-async fn sample_ratio(inputs: Vec<PathBuf>, ratio: f64, args: &Args, spill: &Path, out: &mut OutputFile) -> anyhow::Result<()> {
+async fn sample_ratio(
+    inputs: Vec<PathBuf>,
+    ratio: f64,
+    args: &Args,
+    spill: &Path,
+    out: &mut OutputFile,
+) -> anyhow::Result<()> {
     let threshold = (ratio * 2f64.powi(64)).min(u64::MAX as f64) as u64;
     let keep = |bytes: &[u8]| ratio >= 1.0 || keyed_hash(args.seed, bytes) < threshold;
     let (mut batches, reader) = spawn_reader(inputs, 4);
@@ -141,7 +161,9 @@ async fn sample_ratio(inputs: Vec<PathBuf>, ratio: f64, args: &Args, spill: &Pat
             let line = batch.line(i);
             if keep(line) && args.shuffle {
                 let record = store.hold(index, line);
-                store.settle(&record).context("cannot spill sampled records; check --spill-dir")?;
+                store
+                    .settle(&record)
+                    .context("cannot spill sampled records; check --spill-dir")?;
                 held.push(record);
             } else if keep(line) {
                 block.extend_from_slice(line);
@@ -171,10 +193,15 @@ fn lines(batch: LineBatch) -> impl Iterator<Item = Vec<u8>> {
     (0..batch.len()).map(move |i| batch.line(i).to_vec())
 }
 
-async fn write_held(held: &[std::sync::Arc<store::Held>], out: &mut OutputFile) -> anyhow::Result<()> {
+async fn write_held(
+    held: &[std::sync::Arc<store::Held>],
+    out: &mut OutputFile,
+) -> anyhow::Result<()> {
     let mut block = Vec::with_capacity(1 << 20);
     for record in held {
-        record.read_into(&mut block).context("cannot read a spilled record back")?;
+        record
+            .read_into(&mut block)
+            .context("cannot read a spilled record back")?;
         block.push(b'\n');
         if block.len() >= 1 << 20 {
             out.write_all(&block).await?;

@@ -73,7 +73,13 @@ pub fn sample_records(
     store: &RecordStore,
 ) -> std::io::Result<Vec<Arc<Held>>> {
     let mut rng = rng(seed);
-    let mut candidates = Candidates { records, store, pending: Weak::new(), next_index: 0, error: None };
+    let mut candidates = Candidates {
+        records,
+        store,
+        pending: Weak::new(),
+        next_index: 0,
+        error: None,
+    };
     let mut kept = candidates.by_ref().sample(&mut rng, k);
     if let Some(e) = candidates.error.take() {
         return Err(e);
@@ -96,7 +102,12 @@ mod tests {
     #[test]
     fn stream_and_index_draws_agree_and_spill_stays_small() {
         let dir = tempfile::tempdir().unwrap();
-        for (n, k, shuffle) in [(1000, 10, false), (1000, 10, true), (5, 10, false), (50, 50, true)] {
+        for (n, k, shuffle) in [
+            (1000, 10, false),
+            (1000, 10, true),
+            (5, 10, false),
+            (50, 50, true),
+        ] {
             let store = RecordStore::new(40, dir.path());
             let held = sample_records(records(n), k, 7, shuffle, &store).unwrap();
             let got: Vec<u64> = held.iter().map(|h| h.index).collect();
@@ -104,7 +115,11 @@ mod tests {
             let mut bytes = Vec::new();
             held[0].read_into(&mut bytes).unwrap();
             assert_eq!(bytes, format!("{{\"i\":{}}}", got[0]).into_bytes());
-            assert!(store.spilled_bytes() < 100 * 12, "{}", store.spilled_bytes());
+            assert!(
+                store.spilled_bytes() < 100 * 12,
+                "{}",
+                store.spilled_bytes()
+            );
         }
     }
 }

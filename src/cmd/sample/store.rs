@@ -36,7 +36,9 @@ pub struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         if let Data::Memory(bytes) = &*self.data.lock().expect("record lock") {
-            self.shared.live.fetch_sub(bytes.len() as u64, Ordering::Relaxed);
+            self.shared
+                .live
+                .fetch_sub(bytes.len() as u64, Ordering::Relaxed);
         }
     }
 }
@@ -68,14 +70,27 @@ impl RecordStore {
     /// A store keeping at most `limit` bytes of records in memory; spill
     /// files go to `spill_dir`.
     pub fn new(limit: u64, spill_dir: &Path) -> Self {
-        let shared = Shared { limit, live: AtomicU64::new(0), spill: Mutex::new(None), spill_dir: spill_dir.into() };
-        RecordStore { shared: Arc::new(shared) }
+        let shared = Shared {
+            limit,
+            live: AtomicU64::new(0),
+            spill: Mutex::new(None),
+            spill_dir: spill_dir.into(),
+        };
+        RecordStore {
+            shared: Arc::new(shared),
+        }
     }
 
     /// Take a copy of `bytes` (in memory, for now).
     pub fn hold(&self, index: u64, bytes: &[u8]) -> Arc<Held> {
-        self.shared.live.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Arc::new(Held { index, data: Mutex::new(Data::Memory(bytes.to_vec())), shared: self.shared.clone() })
+        self.shared
+            .live
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Arc::new(Held {
+            index,
+            data: Mutex::new(Data::Memory(bytes.to_vec())),
+            shared: self.shared.clone(),
+        })
     }
 
     /// Record `held` is being kept: move it to disk if memory is over the limit.
@@ -84,16 +99,23 @@ impl RecordStore {
             return Ok(());
         }
         let mut data = held.data.lock().expect("record lock");
-        let Data::Memory(bytes) = &*data else { return Ok(()) };
+        let Data::Memory(bytes) = &*data else {
+            return Ok(());
+        };
         let mut spill = self.shared.spill.lock().expect("spill lock");
         if spill.is_none() {
             *spill = Some((tempfile::tempfile_in(&self.shared.spill_dir)?, 0));
         }
         let (file, end) = spill.as_mut().expect("just created");
         file.write_all_at(bytes, *end)?;
-        let spilled = Data::Spilled { offset: *end, len: bytes.len() };
+        let spilled = Data::Spilled {
+            offset: *end,
+            len: bytes.len(),
+        };
         *end += bytes.len() as u64;
-        self.shared.live.fetch_sub(bytes.len() as u64, Ordering::Relaxed);
+        self.shared
+            .live
+            .fetch_sub(bytes.len() as u64, Ordering::Relaxed);
         *data = spilled;
         Ok(())
     }
@@ -105,7 +127,12 @@ impl RecordStore {
 
     /// Bytes written to the spill file so far (replaced records included).
     pub fn spilled_bytes(&self) -> u64 {
-        self.shared.spill.lock().expect("spill lock").as_ref().map_or(0, |(_, end)| *end)
+        self.shared
+            .spill
+            .lock()
+            .expect("spill lock")
+            .as_ref()
+            .map_or(0, |(_, end)| *end)
     }
 }
 

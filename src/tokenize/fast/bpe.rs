@@ -39,7 +39,10 @@ pub fn byte_to_char() -> [char; 256] {
 /// The raw bytes a byte-level token string stands for, or `None` when it
 /// has chars outside the 256-char alphabet (it can never be produced).
 fn decode(token: &str, char_to_byte: &HashMap<char, u8>) -> Option<Box<[u8]>> {
-    token.chars().map(|c| char_to_byte.get(&c).copied()).collect()
+    token
+        .chars()
+        .map(|c| char_to_byte.get(&c).copied())
+        .collect()
 }
 
 #[inline]
@@ -73,7 +76,8 @@ impl Bpe {
             let b_id = *vocab.get(b).ok_or_else(|| missing(b))?;
             let joined = format!("{a}{b}");
             let new_id = *vocab.get(&joined).ok_or_else(|| missing(&joined))?;
-            let rank = u32::try_from(rank).map_err(|_| FastError::Invalid("too many merges".into()))?;
+            let rank =
+                u32::try_from(rank).map_err(|_| FastError::Invalid("too many merges".into()))?;
             // Later duplicates win, as in HF's `collect` into a map.
             merge_map.insert(pair_key(a_id, b_id), (rank, new_id));
         }
@@ -86,7 +90,11 @@ impl Bpe {
                 }
             }
         }
-        Ok(Some(Bpe { byte_ids, merges: merge_map, whole }))
+        Ok(Some(Bpe {
+            byte_ids,
+            merges: merge_map,
+            whole,
+        }))
     }
 
     /// The number of tokens HF's BPE produces for `piece`.
@@ -151,8 +159,11 @@ mod tests {
 
     fn toy(ignore_merges: bool) -> Bpe {
         let b2c = byte_to_char();
-        let mut vocab: HashMap<String, u32> =
-            b2c.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
+        let mut vocab: HashMap<String, u32> = b2c
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.to_string(), i as u32))
+            .collect();
         for (i, t) in ["ab", "bc", "abc", "aa", "aaa"].iter().enumerate() {
             vocab.insert(t.to_string(), 300 + i as u32);
         }

@@ -84,7 +84,8 @@ impl ShortKey {
         let mut buf = [0u8; 24];
         buf[..piece.len()].copy_from_slice(piece);
         buf[SHORT] = piece.len() as u8;
-        let word = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let word =
+            |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         ShortKey([word(0), word(1), word(2)])
     }
 }
@@ -167,14 +168,50 @@ mod tests {
     fn caches_and_bypasses_long_pieces() {
         let mut calls = 0;
         with_cache(u64::MAX, |c| {
-            assert_eq!(c.count(b"abc", |_| { calls += 1; 2 }), 2);
-            assert_eq!(c.count(b"abc", |_| { calls += 1; 9 }), 2);
-            assert_eq!(c.count(b"abc\0", |_| { calls += 1; 3 }), 3);
+            assert_eq!(
+                c.count(b"abc", |_| {
+                    calls += 1;
+                    2
+                }),
+                2
+            );
+            assert_eq!(
+                c.count(b"abc", |_| {
+                    calls += 1;
+                    9
+                }),
+                2
+            );
+            assert_eq!(
+                c.count(b"abc\0", |_| {
+                    calls += 1;
+                    3
+                }),
+                3
+            );
             let mid = [b'y'; SHORT + 1];
-            assert_eq!(c.count(&mid, |_| { calls += 1; 4 }), 4);
-            assert_eq!(c.count(&mid, |_| { calls += 1; 0 }), 4);
+            assert_eq!(
+                c.count(&mid, |_| {
+                    calls += 1;
+                    4
+                }),
+                4
+            );
+            assert_eq!(
+                c.count(&mid, |_| {
+                    calls += 1;
+                    0
+                }),
+                4
+            );
             let long = [b'x'; MAX_KEY_LEN + 1];
-            assert_eq!(c.count(&long, |_| { calls += 1; 5 }), 5);
+            assert_eq!(
+                c.count(&long, |_| {
+                    calls += 1;
+                    5
+                }),
+                5
+            );
         });
         assert_eq!(calls, 4);
     }

@@ -66,7 +66,14 @@ pub fn parse(json: &[u8]) -> Result<Option<Spec>, FastError> {
         return Ok(None);
     };
     let (vocab, merges) = vocab_and_merges(model)?;
-    Ok(Some(Spec { flavor, added, template_tokens, ignore_merges, vocab, merges }))
+    Ok(Some(Spec {
+        flavor,
+        added,
+        template_tokens,
+        ignore_merges,
+        vocab,
+        merges,
+    }))
 }
 
 /// `Sequence[Split(regex, Isolated), ByteLevel(add_prefix_space=false, use_regex=false)]`.
@@ -144,7 +151,12 @@ fn added_tokens(list: &Value) -> Option<Vec<String>> {
 fn model_flags(model: &Map<String, Value>) -> Option<bool> {
     let get = |k: &str| model.get(k).unwrap_or(&Value::Null);
     check(get("type").as_str() == Some("BPE"))?;
-    for key in ["dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix"] {
+    for key in [
+        "dropout",
+        "unk_token",
+        "continuing_subword_prefix",
+        "end_of_word_suffix",
+    ] {
         check(get(key).is_null())?;
     }
     for key in ["fuse_unk", "byte_fallback"] {

@@ -23,7 +23,9 @@ impl SpecialSplitter {
             .match_kind(MatchKind::LeftmostLongest)
             .build(tokens)
             .map_err(|e| FastError::Invalid(format!("added tokens: {e}")))?;
-        Ok(SpecialSplitter { matcher: Some(matcher) })
+        Ok(SpecialSplitter {
+            matcher: Some(matcher),
+        })
     }
 
     /// Calls `on_text` with each stretch of ordinary text (possibly empty)
@@ -51,7 +53,8 @@ mod tests {
 
     #[test]
     fn leftmost_longest() {
-        let s = SpecialSplitter::new(&["<|a|>".into(), "<|a|><|b|>".into(), "<|b|>".into()]).unwrap();
+        let s =
+            SpecialSplitter::new(&["<|a|>".into(), "<|a|><|b|>".into(), "<|b|>".into()]).unwrap();
         let mut parts = Vec::new();
         let n = s.split("x<|a|><|b|>y<|b|<|b|>", |t| parts.push(t.to_string()));
         assert_eq!(n, 2);

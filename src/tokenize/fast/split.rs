@@ -36,7 +36,10 @@ impl Flavor {
 
 /// Calls `piece` with every pre-token of `text`, in order.
 pub fn split<'t>(flavor: Flavor, text: &'t str, mut piece: impl FnMut(&'t str)) {
-    let m = Matcher { t: text, tab: Tables::get() };
+    let m = Matcher {
+        t: text,
+        tab: Tables::get(),
+    };
     let mut gap_start = 0;
     let mut i = 0;
     while i < text.len() {
@@ -306,8 +309,14 @@ mod tests {
 
     #[test]
     fn llama3_pieces() {
-        let got = pieces(Flavor::Llama3, "Hello world's 12345  \n\n  x!!\n 'ſup\u{a0}ok");
-        let want = ["Hello", " world", "'s", " ", "123", "45", "  \n\n", " ", " x", "!!\n", " '", "ſup", "\u{a0}ok"];
+        let got = pieces(
+            Flavor::Llama3,
+            "Hello world's 12345  \n\n  x!!\n 'ſup\u{a0}ok",
+        );
+        let want = [
+            "Hello", " world", "'s", " ", "123", "45", "  \n\n", " ", " x", "!!\n", " '", "ſup",
+            "\u{a0}ok",
+        ];
         assert_eq!(got, want);
     }
 

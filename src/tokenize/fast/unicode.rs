@@ -89,7 +89,12 @@ impl Tables {
             })
             .collect();
         let folds = ['s', 't', 'r', 'e', 'v', 'm', 'l', 'd'].map(|l| (l, fold_set(l)));
-        Tables { ascii, index, blocks, folds }
+        Tables {
+            ascii,
+            index,
+            blocks,
+            folds,
+        }
     }
 }
 
