@@ -76,7 +76,7 @@ pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
         .chat_template()
         .with_context(|| format!("tokenizer {spec}: cannot load its chat template"))?;
     let (counter, counter_kind): (Box<dyn TokenCount>, _) =
-        match fast_counter(&resolved.tokenizer_json)? {
+        match fast_counter(&resolved.tokenizer_json) {
             Some(fast) => (fast, "fast"),
             None => (Box::new(resolved.hf_counter()?), "hf"),
         };
@@ -89,8 +89,10 @@ pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
 }
 
 /// The fast exact counter when it supports this tokenizer (detected from
-/// tokenizer.json; anything it does not know falls back to HF).
-fn fast_counter(json: &[u8]) -> anyhow::Result<Option<Box<dyn TokenCount>>> {
-    Ok(super::fast::FastCounter::from_tokenizer_json(json)?
-        .map(|f| Box::new(f) as Box<dyn TokenCount>))
+/// tokenizer.json). Anything it does not know — or cannot read — goes to
+/// HF `tokenizers`, which either loads it or reports the error with the
+/// file's place.
+fn fast_counter(json: &[u8]) -> Option<Box<dyn TokenCount>> {
+    let fast = super::fast::FastCounter::from_tokenizer_json(json).ok()??;
+    Some(Box::new(fast))
 }
