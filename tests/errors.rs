@@ -568,6 +568,9 @@ fn killed_runs_then_rerun_give_the_same_bytes() {
             .arg("--tokenizer")
             .arg(llama_dir())
             .args(["--cut-sizes", "1,2", "--quiet", "--force"])
+            // SIGKILL leaves the (empty) spill directory behind: keep it in ours.
+            .arg("--spill-dir")
+            .arg(dir.path())
             .spawn()
             .unwrap();
         std::thread::sleep(full * permille / 1000);
