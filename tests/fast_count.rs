@@ -375,7 +375,7 @@ fn tiny_json(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
         vocab.insert(c.to_string(), i.into());
     }
     for (i, t) in [
-        "he", "ll", "hell", "hello", "Ġw", "or", "ld", "orld", "Ġworld",
+        "he", "ll", "hell", "hello", "Ġw", "or", "ld", "orld", "Ġworld", "\"h", "\\\\",
     ]
     .iter()
     .enumerate()
@@ -401,7 +401,7 @@ fn tiny_json(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
         "decoder": null,
         "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
                   "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                  "vocab": vocab, "merges": ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "l d", "or ld", "Ġw orld"]}
+                  "vocab": vocab, "merges": ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "l d", "or ld", "Ġw orld", "\" h", "\\ \\"]}
     });
     edit(&mut json);
     serde_json::to_vec(&json).unwrap()
@@ -425,6 +425,39 @@ fn tiny_tokenizer_matches_hf_with_and_without_ignore_merges() {
                 hf_count(&hf, text),
                 "{text:?} ignore_merges={ignore}"
             );
+        }
+    }
+}
+
+/// Merges as `[a, b]` pairs, and a `#version` header on string merges:
+/// both shapes HF reads, with tokens that need JSON escapes.
+#[test]
+fn merge_shapes_and_escaped_tokens_match_hf() {
+    type Edit = fn(&mut serde_json::Value);
+    let as_pairs: Edit = |j| {
+        let pairs: Vec<serde_json::Value> = j["model"]["merges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let (a, b) = m.as_str().unwrap().split_once(' ').unwrap();
+                serde_json::json!([a, b])
+            })
+            .collect();
+        j["model"]["merges"] = pairs.into();
+    };
+    let versioned: Edit = |j| {
+        j["model"]["merges"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, "#version: 0.2".into())
+    };
+    for edit in [as_pairs, versioned] {
+        let json = tiny_json(edit);
+        let hf = Tokenizer::from_bytes(&json).unwrap();
+        let fast = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
+        for text in ["hello world", "\"hello\\\\\"", "\\\\\\"] {
+            assert_eq!(fast.count(text), hf_count(&hf, text), "{text:?}");
         }
     }
 }
@@ -464,6 +497,10 @@ fn unsupported_shapes_are_none() {
         ("unk", |j| j["model"]["unk_token"] = "h".into()),
         ("dropout", |j| j["model"]["dropout"] = 0.1.into()),
         ("wordpiece", |j| j["model"]["type"] = "WordPiece".into()),
+        ("unigram", |j| {
+            j["model"] = serde_json::json!({"type": "Unigram", "unk_id": 0,
+                "vocab": [["<unk>", 0.0], ["h", -1.5]], "byte_fallback": false})
+        }),
         ("padding", |j| {
             j["padding"] = serde_json::json!({"strategy": "BatchLongest"})
         }),

@@ -5,18 +5,20 @@
 //! `Word::merge_all`. Runs only on cache misses.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use super::cache::FxBuild;
+use rustc_hash::FxBuildHasher;
+
+use super::config::TokenStr;
 use super::FastError;
 
 /// Counting-only byte-level BPE.
 pub struct Bpe {
     byte_ids: [u32; 256],
     /// `(left id << 32 | right id)` → `(rank, merged id)`.
-    merges: HashMap<u64, (u32, u32), FxBuild>,
+    merges: HashMap<u64, (u32, u32), FxBuildHasher>,
     /// Raw-byte vocabulary, for `ignore_merges`; empty when that is off.
-    whole: HashMap<Box<[u8]>, u32, FxBuild>,
+    whole: HashMap<Box<[u8]>, u32, FxBuildHasher>,
 }
 
 /// GPT-2's byte → char table (`bytes_to_unicode`).
@@ -36,13 +38,55 @@ pub fn byte_to_char() -> [char; 256] {
     table
 }
 
-/// The raw bytes a byte-level token string stands for, or `None` when it
-/// has chars outside the 256-char alphabet (it can never be produced).
-fn decode(token: &str, char_to_byte: &HashMap<char, u8>) -> Option<Box<[u8]>> {
-    token
-        .chars()
-        .map(|c| char_to_byte.get(&c).copied())
-        .collect()
+/// Inverse of [`byte_to_char`]: indexed by char, `NO_BYTE` where a char
+/// is outside the alphabet (all of it lies below U+0144).
+struct CharToByte([u16; 0x200]);
+
+const NO_BYTE: u16 = u16::MAX;
+
+impl CharToByte {
+    fn new() -> CharToByte {
+        let mut table = [NO_BYTE; 0x200];
+        for (b, c) in byte_to_char().iter().enumerate() {
+            table[*c as usize] = b as u16;
+        }
+        CharToByte(table)
+    }
+
+    /// Appends the raw bytes `token` stands for to `out`; `false` (and
+    /// `out` partly written) when it has chars outside the alphabet: such
+    /// a token can never be produced from bytes.
+    fn decode_into(&self, token: &str, out: &mut Vec<u8>) -> bool {
+        token.chars().all(|c| {
+            let byte = self.0.get(c as usize).copied().unwrap_or(NO_BYTE);
+            out.push(byte as u8);
+            byte != NO_BYTE
+        })
+    }
+}
+
+/// The vocabulary keyed by raw bytes, plus the tokens that have none.
+struct ByteVocab<'v> {
+    ids: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    undecodable: HashSet<&'v str>,
+}
+
+impl<'v> ByteVocab<'v> {
+    fn new(vocab: &'v [(TokenStr<'_>, u32)], table: &CharToByte) -> ByteVocab<'v> {
+        let mut ids = HashMap::with_capacity_and_hasher(vocab.len(), FxBuildHasher);
+        let mut undecodable = HashSet::new();
+        let mut buf = Vec::new();
+        for (token, id) in vocab {
+            buf.clear();
+            if table.decode_into(token, &mut buf) {
+                // Later duplicates win, as when HF reads the JSON map.
+                ids.insert(buf.as_slice().into(), *id);
+            } else {
+                undecodable.insert(token.as_ref());
+            }
+        }
+        ByteVocab { ids, undecodable }
+    }
 }
 
 #[inline]
@@ -55,41 +99,27 @@ impl Bpe {
     /// then drop or `unk` it, which this path does not model); `Err` when a
     /// merge names a token missing from `vocab` (HF refuses to load).
     pub fn new(
-        vocab: &HashMap<String, u32>,
-        merges: &[(String, String)],
+        vocab: &[(TokenStr<'_>, u32)],
+        merges: &[(TokenStr<'_>, TokenStr<'_>)],
         ignore_merges: bool,
     ) -> Result<Option<Bpe>, FastError> {
-        let b2c = byte_to_char();
-        let char_to_byte: HashMap<char, u8> =
-            b2c.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
+        let table = CharToByte::new();
+        let by_bytes = ByteVocab::new(vocab, &table);
         let mut byte_ids = [0u32; 256];
-        for (b, c) in b2c.iter().enumerate() {
-            match vocab.get(c.to_string().as_str()) {
-                Some(&id) => byte_ids[b] = id,
+        for (b, id) in byte_ids.iter_mut().enumerate() {
+            match by_bytes.ids.get(&[b as u8][..]) {
+                Some(&found) => *id = found,
                 None => return Ok(None),
             }
         }
-        let missing = |t: &str| FastError::Invalid(format!("merge token {t:?} not in vocab"));
-        let mut merge_map = HashMap::with_capacity_and_hasher(merges.len(), FxBuild);
-        for (rank, (a, b)) in merges.iter().enumerate() {
-            let a_id = *vocab.get(a).ok_or_else(|| missing(a))?;
-            let b_id = *vocab.get(b).ok_or_else(|| missing(b))?;
-            let joined = format!("{a}{b}");
-            let new_id = *vocab.get(&joined).ok_or_else(|| missing(&joined))?;
-            let rank =
-                u32::try_from(rank).map_err(|_| FastError::Invalid("too many merges".into()))?;
-            // Later duplicates win, as in HF's `collect` into a map.
-            merge_map.insert(pair_key(a_id, b_id), (rank, new_id));
-        }
-        let mut whole = HashMap::with_hasher(FxBuild);
-        if ignore_merges {
-            whole.reserve(vocab.len());
-            for (token, &id) in vocab {
-                if let Some(bytes) = decode(token, &char_to_byte) {
-                    whole.insert(bytes, id);
-                }
-            }
-        }
+        let Some(merge_map) = merge_ranks(merges, &table, &by_bytes)? else {
+            return Ok(None);
+        };
+        let whole = if ignore_merges {
+            by_bytes.ids
+        } else {
+            HashMap::default()
+        };
         Ok(Some(Bpe {
             byte_ids,
             merges: merge_map,
@@ -153,23 +183,69 @@ impl Bpe {
     }
 }
 
+/// `(left id, right id)` → `(rank, merged id)` for every merge of two
+/// byte-level tokens (a merge of a token outside the byte alphabet can
+/// never fire and is left out). `Err` when a merge names a token missing
+/// from the vocabulary, as HF refuses to load that.
+fn merge_ranks(
+    merges: &[(TokenStr<'_>, TokenStr<'_>)],
+    table: &CharToByte,
+    vocab: &ByteVocab<'_>,
+) -> Result<Option<HashMap<u64, (u32, u32), FxBuildHasher>>, FastError> {
+    let missing = |t: &str| FastError::Invalid(format!("merge token {t:?} not in vocab"));
+    let mut map = HashMap::with_capacity_and_hasher(merges.len(), FxBuildHasher);
+    let (mut joined, mut right) = (Vec::new(), Vec::new());
+    for (rank, (a, b)) in merges.iter().enumerate() {
+        joined.clear();
+        right.clear();
+        let decodable = table.decode_into(a, &mut joined) && table.decode_into(b, &mut right);
+        if !decodable {
+            let known =
+                |t: &str| vocab.undecodable.contains(t) || decodes_to_known(t, table, vocab);
+            for t in [a.as_ref(), b.as_ref(), &format!("{a}{b}")] {
+                if !known(t) {
+                    return Err(missing(t));
+                }
+            }
+            continue;
+        }
+        let a_id = *vocab.ids.get(joined.as_slice()).ok_or_else(|| missing(a))?;
+        let b_id = *vocab.ids.get(right.as_slice()).ok_or_else(|| missing(b))?;
+        joined.extend_from_slice(&right);
+        let new_id = *vocab
+            .ids
+            .get(joined.as_slice())
+            .ok_or_else(|| missing(&format!("{a}{b}")))?;
+        let rank = u32::try_from(rank).map_err(|_| FastError::Invalid("too many merges".into()))?;
+        // Later duplicates win, as in HF's `collect` into a map.
+        map.insert(pair_key(a_id, b_id), (rank, new_id));
+    }
+    Ok(Some(map))
+}
+
+/// Whether `token` decodes to bytes that are in the vocabulary.
+fn decodes_to_known(token: &str, table: &CharToByte, vocab: &ByteVocab<'_>) -> bool {
+    let mut buf = Vec::new();
+    table.decode_into(token, &mut buf) && vocab.ids.contains_key(buf.as_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn toy(ignore_merges: bool) -> Bpe {
         let b2c = byte_to_char();
-        let mut vocab: HashMap<String, u32> = b2c
+        let mut vocab: Vec<(TokenStr, u32)> = b2c
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.to_string(), i as u32))
+            .map(|(i, c)| (c.to_string().into(), i as u32))
             .collect();
         for (i, t) in ["ab", "bc", "abc", "aa", "aaa"].iter().enumerate() {
-            vocab.insert(t.to_string(), 300 + i as u32);
+            vocab.push(((*t).into(), 300 + i as u32));
         }
-        let merges: Vec<(String, String)> = [("b", "c"), ("a", "b"), ("a", "bc"), ("a", "a")]
+        let merges: Vec<(TokenStr, TokenStr)> = [("b", "c"), ("a", "b"), ("a", "bc"), ("a", "a")]
             .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|&(a, b)| (a.into(), b.into()))
             .collect();
         Bpe::new(&vocab, &merges, ignore_merges).unwrap().unwrap()
     }

@@ -2,11 +2,12 @@
 //! few tens of thousands of distinct pre-tokens, so almost every piece is a
 //! hit. Each thread keeps its own bounded map for each of the last few
 //! counters it used (no locks, no sharing); a map that fills up is cleared.
-//! Also holds the small Fx-style hasher used for the hot maps.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::Hasher;
+
+use rustc_hash::FxBuildHasher;
 
 /// Pieces longer than this are counted without the cache.
 const MAX_KEY_LEN: usize = 64;
@@ -14,62 +15,6 @@ const MAX_KEY_LEN: usize = 64;
 const MAX_ENTRIES: usize = 1 << 16;
 /// Counters remembered per thread; the oldest is dropped past this.
 const MAX_COUNTERS: usize = 8;
-
-/// Builds [`FxHasher`]s (rustc's multiply-rotate hash; not DoS-resistant,
-/// which is fine for local, bounded caches).
-#[derive(Clone, Copy, Default)]
-pub struct FxBuild;
-
-impl BuildHasher for FxBuild {
-    type Hasher = FxHasher;
-    #[inline]
-    fn build_hasher(&self) -> FxHasher {
-        FxHasher(0)
-    }
-}
-
-/// A fast non-cryptographic hasher, eight bytes at a time.
-pub struct FxHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// Pieces of at most this many bytes are keyed inline (no pointer chase).
 const SHORT: usize = 23;
@@ -102,8 +47,8 @@ impl std::hash::Hash for ShortKey {
 /// One thread's memo for one counter.
 #[derive(Default)]
 pub struct PieceCache {
-    short: HashMap<ShortKey, u32, FxBuild>,
-    long: HashMap<Box<[u8]>, u32, FxBuild>,
+    short: HashMap<ShortKey, u32, FxBuildHasher>,
+    long: HashMap<Box<[u8]>, u32, FxBuildHasher>,
 }
 
 impl PieceCache {

@@ -5,15 +5,21 @@
 //! `ByteLevel`, `TemplateProcessing` or a `Sequence` of them; added tokens
 //! without `single_word`/`lstrip`/`rstrip`. Anything else is "unsupported".
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::split::Flavor;
 use super::FastError;
 
-/// What the fast path needs from a supported `tokenizer.json`.
-pub struct Spec {
+/// A token string as written in the JSON: borrowed unless it had escapes.
+pub type TokenStr<'a> = Cow<'a, str>;
+
+/// What the fast path needs from a supported `tokenizer.json`; token
+/// strings borrow the JSON bytes where they can (a 28 MB vocabulary is
+/// never copied into a DOM).
+pub struct Spec<'a> {
     /// Which split regex the pre-tokenizer uses.
     pub flavor: Flavor,
     /// Contents of all added tokens.
@@ -22,10 +28,10 @@ pub struct Spec {
     pub template_tokens: usize,
     /// The model's `ignore_merges`.
     pub ignore_merges: bool,
-    /// The model's vocabulary (token string → id).
-    pub vocab: HashMap<String, u32>,
+    /// The model's vocabulary (token string, id), in file order.
+    pub vocab: Vec<(TokenStr<'a>, u32)>,
     /// The model's merges, in rank order.
-    pub merges: Vec<(String, String)>,
+    pub merges: Vec<(TokenStr<'a>, TokenStr<'a>)>,
 }
 
 /// Shorthand: `Some(())` when `cond` holds.
@@ -41,25 +47,70 @@ fn is_type(obj: &Value, name: &str) -> bool {
     field(obj, "type").as_str() == Some(name)
 }
 
+/// The top level of `tokenizer.json`: the small parts as `Value`s, the
+/// model typed (its vocabulary and merges are the bulk of the file).
+#[derive(Deserialize)]
+struct RootJson<'a> {
+    #[serde(default)]
+    normalizer: Value,
+    #[serde(default)]
+    truncation: Value,
+    #[serde(default)]
+    padding: Value,
+    #[serde(default)]
+    pre_tokenizer: Value,
+    #[serde(default)]
+    post_processor: Value,
+    #[serde(default)]
+    added_tokens: Value,
+    #[serde(default, borrow)]
+    model: Option<ModelJson<'a>>,
+}
+
+/// The `model` object; `vocab`/`merges` are `None` when they are not in
+/// the BPE shapes (another model type, which is then unsupported).
+#[derive(Deserialize)]
+struct ModelJson<'a> {
+    #[serde(rename = "type", default)]
+    kind: Value,
+    #[serde(default)]
+    dropout: Value,
+    #[serde(default)]
+    unk_token: Value,
+    #[serde(default)]
+    continuing_subword_prefix: Value,
+    #[serde(default)]
+    end_of_word_suffix: Value,
+    #[serde(default)]
+    fuse_unk: Value,
+    #[serde(default)]
+    byte_fallback: Value,
+    #[serde(default)]
+    ignore_merges: Value,
+    #[serde(default, borrow)]
+    vocab: json::Vocab<'a>,
+    #[serde(default, borrow)]
+    merges: json::Merges<'a>,
+}
+
 /// Parses `json`; `Ok(None)` when its shape is not supported.
-pub fn parse(json: &[u8]) -> Result<Option<Spec>, FastError> {
-    let root: Value = serde_json::from_slice(json)?;
-    let Value::Object(mut root) = root else {
-        return Err(FastError::Invalid("tokenizer.json is not an object".into()));
-    };
-    let shape = || -> Option<(Flavor, Vec<String>, usize)> {
-        for key in ["normalizer", "truncation", "padding"] {
-            check(root.get(key).is_none_or(Value::is_null))?;
+pub fn parse(json: &[u8]) -> Result<Option<Spec<'_>>, FastError> {
+    let root: RootJson = serde_json::from_slice(json)?;
+    for part in [&root.normalizer, &root.truncation, &root.padding] {
+        if !part.is_null() {
+            return Ok(None);
         }
-        let flavor = pre_tokenizer(root.get("pre_tokenizer")?)?;
-        let template = post_processor(root.get("post_processor").unwrap_or(&Value::Null))?;
-        let added = added_tokens(root.get("added_tokens").unwrap_or(&Value::Null))?;
+    }
+    let shape = || -> Option<(Flavor, Vec<String>, usize)> {
+        let flavor = pre_tokenizer(&root.pre_tokenizer)?;
+        let template = post_processor(&root.post_processor)?;
+        let added = added_tokens(&root.added_tokens)?;
         Some((flavor, added, template))
     };
     let Some((flavor, added, template_tokens)) = shape() else {
         return Ok(None);
     };
-    let Some(Value::Object(model)) = root.remove("model") else {
+    let Some(model) = root.model else {
         return Ok(None);
     };
     let Some(ignore_merges) = model_flags(&model) else {
@@ -148,23 +199,22 @@ fn added_tokens(list: &Value) -> Option<Vec<String>> {
 
 /// `Some(ignore_merges)` for a plain BPE model (no dropout, unk, prefixes,
 /// suffixes, fallback).
-fn model_flags(model: &Map<String, Value>) -> Option<bool> {
-    let get = |k: &str| model.get(k).unwrap_or(&Value::Null);
-    check(get("type").as_str() == Some("BPE"))?;
-    for key in [
-        "dropout",
-        "unk_token",
-        "continuing_subword_prefix",
-        "end_of_word_suffix",
+fn model_flags(model: &ModelJson<'_>) -> Option<bool> {
+    check(model.kind.as_str() == Some("BPE"))?;
+    for value in [
+        &model.dropout,
+        &model.unk_token,
+        &model.continuing_subword_prefix,
+        &model.end_of_word_suffix,
     ] {
-        check(get(key).is_null())?;
+        check(value.is_null())?;
     }
-    for key in ["fuse_unk", "byte_fallback"] {
-        check(matches!(get(key), Value::Null | Value::Bool(false)))?;
+    for value in [&model.fuse_unk, &model.byte_fallback] {
+        check(matches!(value, Value::Null | Value::Bool(false)))?;
     }
-    match get("ignore_merges") {
+    match model.ignore_merges {
         Value::Null => Some(false),
-        Value::Bool(b) => Some(*b),
+        Value::Bool(b) => Some(b),
         _ => None,
     }
 }
@@ -173,38 +223,181 @@ fn invalid(what: &str) -> FastError {
     FastError::Invalid(format!("model: {what}"))
 }
 
+type VocabAndMerges<'a> = (Vec<(TokenStr<'a>, u32)>, Vec<(TokenStr<'a>, TokenStr<'a>)>);
+
 /// The vocabulary and merges (either `"a b"` strings or `["a", "b"]` pairs,
 /// as HF accepts them).
-fn vocab_and_merges(
-    mut model: Map<String, Value>,
-) -> Result<(HashMap<String, u32>, Vec<(String, String)>), FastError> {
-    let Some(Value::Object(vocab_json)) = model.remove("vocab") else {
-        return Err(invalid("vocab is not a map"));
-    };
-    let mut vocab = HashMap::with_capacity(vocab_json.len());
-    for (token, id) in vocab_json {
-        let id = id.as_u64().and_then(|id| u32::try_from(id).ok());
-        vocab.insert(token, id.ok_or_else(|| invalid("vocab id is not a u32"))?);
-    }
-    let Some(Value::Array(list)) = model.remove("merges") else {
-        return Err(invalid("merges is not a list"));
-    };
-    let legacy = list.first().is_some_and(Value::is_string);
+fn vocab_and_merges(model: ModelJson<'_>) -> Result<VocabAndMerges<'_>, FastError> {
+    let vocab = model.vocab.0.ok_or_else(|| invalid("vocab is not a map"))?;
+    let list = model
+        .merges
+        .0
+        .ok_or_else(|| invalid("merges is not a list"))?;
+    let legacy = matches!(list.first(), Some(json::MergeItem::Line(_)));
     let mut merges = Vec::with_capacity(list.len());
     for item in list {
         let pair = match (legacy, item) {
-            (true, Value::String(line)) if line.starts_with("#version") => continue,
-            (true, Value::String(line)) => match line.split(' ').collect::<Vec<_>>()[..] {
-                [a, b] => (a.to_owned(), b.to_owned()),
-                _ => return Err(invalid("merge line is not two tokens")),
-            },
-            (false, Value::Array(pair)) => match &pair[..] {
-                [Value::String(a), Value::String(b)] => (a.clone(), b.clone()),
-                _ => return Err(invalid("merge pair is not two strings")),
-            },
+            (true, json::MergeItem::Line(line)) if line.starts_with("#version") => continue,
+            (true, json::MergeItem::Line(line)) => split_merge_line(line)?,
+            (false, json::MergeItem::Pair(a, b)) => (a, b),
             _ => return Err(invalid("merges mix strings and pairs")),
         };
         merges.push(pair);
     }
     Ok((vocab, merges))
+}
+
+/// `"a b"` → `(a, b)`, borrowing when the line does.
+fn split_merge_line(line: TokenStr<'_>) -> Result<(TokenStr<'_>, TokenStr<'_>), FastError> {
+    let two = |l: &str| match l.split(' ').collect::<Vec<_>>()[..] {
+        [a, b] => Ok((a.len(), b.len())),
+        _ => Err(invalid("merge line is not two tokens")),
+    };
+    match line {
+        Cow::Borrowed(l) => {
+            let (a, _) = two(l)?;
+            Ok((Cow::Borrowed(&l[..a]), Cow::Borrowed(&l[a + 1..])))
+        }
+        Cow::Owned(l) => {
+            let (a, _) = two(&l)?;
+            Ok((
+                Cow::Owned(l[..a].to_owned()),
+                Cow::Owned(l[a + 1..].to_owned()),
+            ))
+        }
+    }
+}
+
+/// Streaming deserializers for the two big parts of the model.
+mod json {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::TokenStr;
+
+    /// A string, borrowed from the input when it has no escapes.
+    struct Token<'a>(TokenStr<'a>);
+
+    impl<'de> Deserialize<'de> for Token<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Token<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Token<'de>, E> {
+                    Ok(Token(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Token<'de>, E> {
+                    Ok(Token(Cow::Owned(s.to_owned())))
+                }
+                fn visit_string<E>(self, s: String) -> Result<Token<'de>, E> {
+                    Ok(Token(Cow::Owned(s)))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    /// A BPE vocabulary (`{"token": id, ...}`), in file order. Any other
+    /// shape (Unigram's list of pairs, say) is skipped and reads as `None`.
+    #[derive(Default)]
+    pub struct Vocab<'a>(pub Option<Vec<(TokenStr<'a>, u32)>>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Vocab<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Vocab<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a vocabulary")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(1 << 16));
+                    while let Some((Token(token), id)) = map.next_entry::<Token, u32>()? {
+                        out.push((token, id));
+                    }
+                    Ok(Vocab(Some(out)))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Vocab(None))
+                }
+                fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                    Ok(Vocab(None))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// One merge as written: `"a b"` or `["a", "b"]`.
+    pub enum MergeItem<'a> {
+        Line(TokenStr<'a>),
+        Pair(TokenStr<'a>, TokenStr<'a>),
+    }
+
+    impl<'de> Deserialize<'de> for MergeItem<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = MergeItem<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a merge (\"a b\" or [\"a\", \"b\"])")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                    Ok(MergeItem::Line(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                    Ok(MergeItem::Line(Cow::Owned(s.to_owned())))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    use serde::de::Error;
+                    let pair = (seq.next_element::<Token>()?, seq.next_element::<Token>()?);
+                    let (Some(Token(a)), Some(Token(b))) = pair else {
+                        return Err(A::Error::custom("merge pair is not two strings"));
+                    };
+                    if seq.next_element::<IgnoredAny>()?.is_some() {
+                        return Err(A::Error::custom("merge pair is not two strings"));
+                    }
+                    Ok(MergeItem::Pair(a, b))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// The merges list; `None` when it is not a list.
+    #[derive(Default)]
+    pub struct Merges<'a>(pub Option<Vec<MergeItem<'a>>>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Merges<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Merges<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list of merges")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1 << 16));
+                    while let Some(item) = seq.next_element::<MergeItem>()? {
+                        out.push(item);
+                    }
+                    Ok(Merges(Some(out)))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(Merges(None))
+                }
+                fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                    Ok(Merges(None))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
 }

@@ -23,7 +23,6 @@ pub mod special;
 pub mod split;
 pub mod unicode;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use self::bpe::Bpe;
@@ -71,8 +70,7 @@ impl FastCounter {
         let Some(spec) = config::parse(json)? else {
             return Ok(None);
         };
-        let mut ids = HashSet::with_capacity(spec.vocab.len());
-        if !spec.vocab.values().all(|id| ids.insert(*id)) {
+        if !ids_are_unique(&spec) {
             return Ok(None);
         }
         let Some(bpe) = Bpe::new(&spec.vocab, &spec.merges, spec.ignore_merges)? else {
@@ -87,6 +85,35 @@ impl FastCounter {
             template_tokens: spec.template_tokens,
         }))
     }
+}
+
+/// Whether no id is given to two tokens (the fast path keys merges by id;
+/// duplicate tokens, where the later one wins, are fine).
+fn ids_are_unique(spec: &config::Spec<'_>) -> bool {
+    // Common case: ids dense and no id repeated at all.
+    let max = spec
+        .vocab
+        .iter()
+        .map(|(_, id)| *id as usize)
+        .max()
+        .unwrap_or(0);
+    if max < 4 * spec.vocab.len() + 1024 {
+        let mut seen = vec![false; max + 1];
+        if spec
+            .vocab
+            .iter()
+            .all(|(_, id)| !std::mem::replace(&mut seen[*id as usize], true))
+        {
+            return true;
+        }
+    }
+    let mut latest = std::collections::HashMap::with_capacity(spec.vocab.len());
+    for (token, id) in &spec.vocab {
+        latest.insert(token.as_ref(), *id);
+    }
+    let mut ids: Vec<u32> = latest.into_values().collect();
+    ids.sort_unstable();
+    ids.windows(2).all(|w| w[0] != w[1])
 }
 
 impl TokenCount for FastCounter {
