@@ -130,27 +130,59 @@ pub fn push_python_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Append `s` as a JSON string literal (with quotes) in the given style.
+/// Runs of plain ASCII are found eight bytes at a time and copied whole.
 pub fn push_json_string(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut plain_from = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b < 0x80 && is_plain_ascii(b, style) {
-            continue;
+    let mut i = 0;
+    while i < bytes.len() {
+        while let Some(word) = bytes.get(i..i + 8) {
+            if !word_is_plain(u64::from_le_bytes(word.try_into().expect("8 bytes")), style) {
+                break;
+            }
+            i += 8;
         }
-        // Non-ASCII lead bytes start a char; continuation bytes are handled
-        // with their lead byte below.
-        if b & 0xC0 == 0x80 {
+        let Some(&b) = bytes.get(i) else { break };
+        if b < 0x80 && is_plain_ascii(b, style) {
+            i += 1;
             continue;
         }
         out.extend_from_slice(&bytes[plain_from..i]);
         let len = utf8_len(b);
         let ch = s[i..i + len].chars().next().expect("char boundary");
         push_escape(out, ch);
-        plain_from = i + len;
+        i += len;
+        plain_from = i;
     }
     out.extend_from_slice(&bytes[plain_from..]);
     out.push(b'"');
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether some byte of `word` equals `byte` (exact; bit tricks from
+/// "Bit Twiddling Hacks", `haszero(v ^ n)`).
+#[inline]
+fn has_byte(word: u64, byte: u8) -> bool {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Whether all eight bytes of `word` are written as themselves.
+#[inline]
+fn word_is_plain(word: u64, style: JsonStyle) -> bool {
+    // Any non-ASCII byte, or any byte below 0x20 (exact once all are ASCII).
+    if word & HIGHS != 0 || word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0 {
+        return false;
+    }
+    let styled = match style {
+        JsonStyle::PythonAscii => 0x7f,
+        JsonStyle::Pandas => b'/',
+    };
+    !(has_byte(word, b'"') || has_byte(word, b'\\') || has_byte(word, styled))
 }
 
 fn is_plain_ascii(b: u8, style: JsonStyle) -> bool {

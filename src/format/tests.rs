@@ -126,6 +126,45 @@ fn pandas_json_escapes_slash_and_keeps_del() {
     assert_eq!(p("\u{10FFFF}"), r#""\udbff\udfff""#);
 }
 
+/// The escaping rules one char at a time, as the word-at-a-time writer
+/// must reproduce them.
+fn reference_json(s: &str, style: JsonStyle) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if style == JsonStyle::Pandas => out.push_str("\\/"),
+            '\x7f' if style == JsonStyle::Pandas => out.push(ch),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            ' '..='~' => out.push(ch),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn word_at_a_time_escaping_matches_the_rules(
+        s in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,24}){0,40}"
+    ) {
+        for style in [JsonStyle::PythonAscii, JsonStyle::Pandas] {
+            proptest::prop_assert_eq!(json(&s, style), reference_json(&s, style));
+        }
+    }
+}
+
 #[test]
 fn metadata_is_python_json_dumps() {
     assert_eq!(

@@ -12,11 +12,13 @@ use rustc_hash::FxBuildHasher;
 use super::config::TokenStr;
 use super::FastError;
 
+/// `(left id << 32 | right id)` → `(rank, merged id)`.
+type MergeMap = HashMap<u64, (u32, u32), FxBuildHasher>;
+
 /// Counting-only byte-level BPE.
 pub struct Bpe {
     byte_ids: [u32; 256],
-    /// `(left id << 32 | right id)` → `(rank, merged id)`.
-    merges: HashMap<u64, (u32, u32), FxBuildHasher>,
+    merges: MergeMap,
     /// Raw-byte vocabulary, for `ignore_merges`; empty when that is off.
     whole: HashMap<Box<[u8]>, u32, FxBuildHasher>,
 }
@@ -112,9 +114,7 @@ impl Bpe {
                 None => return Ok(None),
             }
         }
-        let Some(merge_map) = merge_ranks(merges, &table, &by_bytes)? else {
-            return Ok(None);
-        };
+        let merge_map = merge_ranks(merges, &table, &by_bytes)?;
         let whole = if ignore_merges {
             by_bytes.ids
         } else {
@@ -191,7 +191,7 @@ fn merge_ranks(
     merges: &[(TokenStr<'_>, TokenStr<'_>)],
     table: &CharToByte,
     vocab: &ByteVocab<'_>,
-) -> Result<Option<HashMap<u64, (u32, u32), FxBuildHasher>>, FastError> {
+) -> Result<MergeMap, FastError> {
     let missing = |t: &str| FastError::Invalid(format!("merge token {t:?} not in vocab"));
     let mut map = HashMap::with_capacity_and_hasher(merges.len(), FxBuildHasher);
     let (mut joined, mut right) = (Vec::new(), Vec::new());
@@ -220,7 +220,7 @@ fn merge_ranks(
         // Later duplicates win, as in HF's `collect` into a map.
         map.insert(pair_key(a_id, b_id), (rank, new_id));
     }
-    Ok(Some(map))
+    Ok(map)
 }
 
 /// Whether `token` decodes to bytes that are in the vocabulary.
