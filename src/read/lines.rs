@@ -312,24 +312,20 @@ fn fill(
 ) -> Result<bool, LineError> {
     let mut scanned = 0;
     loop {
-        let old = data.len();
-        data.resize(old + READ_CHUNK, 0);
-        let n = loop {
-            match reader.read(&mut data[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    data.truncate(old);
-                    let path = path.display().to_string();
-                    return Err(LineError::Io {
-                        path,
-                        line: line_no + 1,
-                        source,
-                    });
-                }
+        use std::io::Read;
+        // `read_to_end` reads into spare capacity: files fill it without
+        // zeroing it first.
+        let n = match reader.by_ref().take(READ_CHUNK as u64).read_to_end(data) {
+            Ok(n) => n,
+            Err(source) => {
+                let path = path.display().to_string();
+                return Err(LineError::Io {
+                    path,
+                    line: line_no + 1,
+                    source,
+                });
             }
         };
-        data.truncate(old + n);
         if n == 0 {
             return Ok(true);
         }

@@ -32,7 +32,7 @@ impl LoadedTokenizer {
         json!({
             "source": self.description,
             "counter": self.counter_kind,
-            "files": self.resolved.files.iter().map(|f| json!({"name": f.name, "sha256": f.sha256})).collect::<Vec<_>>(),
+            "files": files_manifest(&self.resolved),
         })
     }
 }
@@ -71,21 +71,70 @@ impl TokenLength for ChatTokenLength {
 
 /// Resolve `spec` and build its counter (fast path when supported).
 pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
+    prepare(spec)?.build()
+}
+
+/// A tokenizer whose files are read and hashed and whose chat template is
+/// compiled, its counter not yet built (the costly part, ~0.3 s for Llama
+/// 3's tables: callers may run it on another thread meanwhile).
+pub struct PreparedTokenizer {
+    resolved: ResolvedTokenizer,
+    template: ChatTemplate,
+}
+
+/// Resolve `spec` and compile its template (the errors a user is most
+/// likely to make show up here, at once).
+pub fn prepare(spec: &str) -> anyhow::Result<PreparedTokenizer> {
     let resolved = resolve(spec)?;
     let template = resolved
         .chat_template()
         .with_context(|| format!("tokenizer {spec}: cannot load its chat template"))?;
-    let (counter, counter_kind): (Box<dyn TokenCount>, _) =
-        match fast_counter(&resolved.tokenizer_json) {
-            Some(fast) => (fast, "fast"),
-            None => (Box::new(resolved.hf_counter()?), "hf"),
-        };
-    Ok(LoadedTokenizer {
-        description: resolved.describe(),
-        counter_kind,
-        length: Arc::new(ChatTokenLength { template, counter }),
-        resolved,
+    Ok(PreparedTokenizer { resolved, template })
+}
+
+impl PreparedTokenizer {
+    /// Where it came from, for logs.
+    pub fn description(&self) -> String {
+        self.resolved.describe()
+    }
+
+    /// The tokenizer files and their sha256, as the manifest records them.
+    pub fn files_manifest(&self) -> Value {
+        files_manifest(&self.resolved)
+    }
+
+    /// Build the counter: the fast path when it supports this tokenizer,
+    /// else HF `tokenizers`.
+    pub fn build(self) -> anyhow::Result<LoadedTokenizer> {
+        let (counter, counter_kind) = build_counter(&self.resolved)?;
+        Ok(LoadedTokenizer {
+            description: self.resolved.describe(),
+            counter_kind,
+            length: Arc::new(ChatTokenLength {
+                template: self.template,
+                counter,
+            }),
+            resolved: self.resolved,
+        })
+    }
+}
+
+/// The fast counter when it supports this tokenizer, else HF's.
+fn build_counter(
+    resolved: &ResolvedTokenizer,
+) -> anyhow::Result<(Box<dyn TokenCount>, &'static str)> {
+    Ok(match fast_counter(&resolved.tokenizer_json) {
+        Some(fast) => (fast, "fast"),
+        None => (Box::new(resolved.hf_counter()?), "hf"),
     })
+}
+
+fn files_manifest(resolved: &ResolvedTokenizer) -> Value {
+    resolved
+        .files
+        .iter()
+        .map(|f| json!({"name": f.name, "sha256": f.sha256}))
+        .collect()
 }
 
 /// The fast exact counter when it supports this tokenizer (detected from
