@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use knowmix::columns::Columns;
 use knowmix::format::{Dataset, Turn};
 use knowmix::read::fields::FieldParser;
-use knowmix::records::{RecordBuilder, TokenLength};
+use knowmix::records::{RecordBuilder, RowReader, TokenLength};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -95,8 +95,10 @@ fn bench_render_and_build(c: &mut Criterion) {
     group.finish();
 
     let builder = RecordBuilder {
-        columns: Columns::default(),
-        gpt_oss: false,
+        rows: RowReader {
+            columns: Columns::default(),
+            gpt_oss: false,
+        },
         length: loaded.length.clone() as Arc<dyn TokenLength>,
     };
     let lines = wide_lines();

@@ -19,12 +19,19 @@ pub trait TokenLength: Send + Sync {
     fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String>;
 }
 
-/// Everything a worker needs to build records.
-pub struct RecordBuilder {
+/// Reading and checking the columns of rows: all pass 1 needs.
+#[derive(Debug, Clone)]
+pub struct RowReader {
     /// Column names.
     pub columns: Columns,
     /// The GPT-OSS filter and cleaning.
     pub gpt_oss: bool,
+}
+
+/// Everything a worker needs to build records.
+pub struct RecordBuilder {
+    /// Reads the columns.
+    pub rows: RowReader,
     /// The token counter.
     pub length: Arc<dyn TokenLength>,
 }
@@ -159,7 +166,7 @@ impl Policy {
     }
 }
 
-impl RecordBuilder {
+impl RowReader {
     /// Pass 1: index the rows of a sampled `dataset`'s batch. Every column
     /// pass 2 needs is checked here, so a row that fails is never picked.
     pub fn index_batch(
@@ -182,53 +189,6 @@ impl RecordBuilder {
                 Some(Some(e)) => out.entries.push(e),
                 Some(None) => out.dropped += 1,
                 None => {}
-            }
-        }
-        Ok(out)
-    }
-
-    /// Pass 2: build the records of a batch, failing on the first bad row.
-    /// `picks` (sorted by row) chooses rows of sampled datasets; `None`
-    /// keeps every row.
-    pub fn build_batch(
-        &self,
-        dataset: Dataset,
-        batch: LineBatch,
-        picks: Option<Vec<Pick>>,
-    ) -> Result<BuiltBatch, RowError> {
-        self.build_batch_with(dataset, batch, picks, OnError::Fail)
-    }
-
-    /// [`RecordBuilder::build_batch`] with a policy for bad rows.
-    pub fn build_batch_with(
-        &self,
-        dataset: Dataset,
-        mut batch: LineBatch,
-        picks: Option<Vec<Pick>>,
-        on_error: OnError,
-    ) -> Result<BuiltBatch, RowError> {
-        let mut out = BuiltBatch::default();
-        let policy = Policy::new(on_error, &batch);
-        let chosen: Vec<(usize, u32)> = match picks {
-            Some(picks) => picks
-                .iter()
-                .map(|p| ((p.row - batch.first_row) as usize, p.level))
-                .collect(),
-            None => (0..batch.len()).map(|i| (i, 0)).collect(),
-        };
-        for (i, level) in chosen {
-            let mark = out.data.len();
-            let kept = with_row(&mut batch, i, |line, at| {
-                self.build_row(dataset, line, at, &mut out.data)
-            });
-            match policy.settle(kept, &batch.lines[i], &mut out.rejected)? {
-                Some(Some(tokens)) => out.records.push(BuiltRecord {
-                    end: out.data.len(),
-                    level,
-                    tokens,
-                }),
-                Some(None) => out.dropped += 1,
-                None => out.data.truncate(mark),
             }
         }
         Ok(out)
@@ -278,6 +238,55 @@ impl RecordBuilder {
             thinking,
         }))
     }
+}
+
+impl RecordBuilder {
+    /// Pass 2: build the records of a batch, failing on the first bad row.
+    /// `picks` (sorted by row) chooses rows of sampled datasets; `None`
+    /// keeps every row.
+    pub fn build_batch(
+        &self,
+        dataset: Dataset,
+        batch: LineBatch,
+        picks: Option<Vec<Pick>>,
+    ) -> Result<BuiltBatch, RowError> {
+        self.build_batch_with(dataset, batch, picks, OnError::Fail)
+    }
+
+    /// [`RecordBuilder::build_batch`] with a policy for bad rows.
+    pub fn build_batch_with(
+        &self,
+        dataset: Dataset,
+        mut batch: LineBatch,
+        picks: Option<Vec<Pick>>,
+        on_error: OnError,
+    ) -> Result<BuiltBatch, RowError> {
+        let mut out = BuiltBatch::default();
+        let policy = Policy::new(on_error, &batch);
+        let chosen: Vec<(usize, u32)> = match picks {
+            Some(picks) => picks
+                .iter()
+                .map(|p| ((p.row - batch.first_row) as usize, p.level))
+                .collect(),
+            None => (0..batch.len()).map(|i| (i, 0)).collect(),
+        };
+        for (i, level) in chosen {
+            let mark = out.data.len();
+            let kept = with_row(&mut batch, i, |line, at| {
+                self.build_row(dataset, line, at, &mut out.data)
+            });
+            match policy.settle(kept, &batch.lines[i], &mut out.rejected)? {
+                Some(Some(tokens)) => out.records.push(BuiltRecord {
+                    end: out.data.len(),
+                    level,
+                    tokens,
+                }),
+                Some(None) => out.dropped += 1,
+                None => out.data.truncate(mark),
+            }
+        }
+        Ok(out)
+    }
 
     fn build_row(
         &self,
@@ -286,11 +295,11 @@ impl RecordBuilder {
         at: &dyn Fn() -> Location,
         out: &mut Vec<u8>,
     ) -> Result<Option<u64>, RowError> {
-        let Some(f) = self.fields(dataset, line, at)? else {
+        let Some(f) = self.rows.fields(dataset, line, at)? else {
             return Ok(None);
         };
         let user = dataset.user_content(f.outline, f.document, f.question);
-        let answer = format::clean_response(f.response, self.gpt_oss);
+        let answer = format::clean_response(f.response, self.rows.gpt_oss);
         let messages = [
             Turn {
                 role: "user",

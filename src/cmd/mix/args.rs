@@ -9,7 +9,7 @@ use crate::columns::Columns;
 use crate::error::UsageError;
 use crate::format::parse_cut_sizes;
 use crate::records::OnError;
-use crate::tokenize::chat::{self, LoadedTokenizer};
+use crate::tokenize::chat::{self, PreparedTokenizer};
 
 /// The default tokenizer id (resolved in the HF cache, else embedded).
 pub const DEFAULT_TOKENIZER: &str = "RedHatAI/Llama-3.1-8B-Instruct";
@@ -172,8 +172,8 @@ impl Plan {
     }
 
     /// Resolve and load the tokenizer and its chat template.
-    pub fn load_tokenizer(&self) -> anyhow::Result<LoadedTokenizer> {
-        chat::load(&self.tokenizer)
+    pub fn prepare_tokenizer(&self) -> anyhow::Result<PreparedTokenizer> {
+        chat::prepare(&self.tokenizer)
     }
 
     /// Sort buffer bytes for one sorter (two sorters may be live at once).

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::pipeline::WorkerPool;
 use crate::progress::{plain_total, Progress};
 use crate::read::step03;
-use crate::records::{OnError, RecordBuilder};
+use crate::records::{OnError, RecordBuilder, RowReader};
 use crate::write::remove_stale_partials;
 
 /// Run the mix.
@@ -44,93 +44,52 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     for warning in &found.warnings {
         plan.log(&format!("warning: {warning}"));
     }
-    let tokenizer = plan.load_tokenizer()?;
-    plan.log(&format!("tokenizer: {}", tokenizer.description));
-    let dir = plan.output.join("training_mix");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
-    remove_stale_partials(&dir);
-    let fingerprint = resume::fingerprint(&plan, &found, &tokenizer);
+    let tokenizer = plan.prepare_tokenizer()?;
+    plan.log(&format!("tokenizer: {}", tokenizer.description()));
+    let dir = output_dir(&plan)?;
+    let fingerprint = resume::fingerprint(&plan, &found, &tokenizer.files_manifest());
     let manifest_path = dir.join("manifest.json");
-    let previous = if plan.force {
-        None
-    } else {
-        resume::Previous::load(&manifest_path, &fingerprint)
-    };
+    let previous = (!plan.force)
+        .then(|| resume::Previous::load(&manifest_path, &fingerprint))
+        .flatten();
     if previous
         .as_ref()
         .is_some_and(|p| all_up_to_date(&plan, p, &dir))
     {
         return Ok(());
     }
-    let spill = tempfile::Builder::new()
-        .prefix("knowmix-spill-")
-        .tempdir_in(&plan.spill_dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create spill folder; set --spill-dir",
-                plan.spill_dir.display()
-            )
-        })?;
+    // The counter's tables are built while pass 1 reads.
+    let loading = tokio::task::spawn_blocking(move || tokenizer.build());
+    let spill = spill_dir(&plan)?;
     let pool = WorkerPool::new(plan.threads);
-    let builder = Arc::new(RecordBuilder {
+    let rows = Arc::new(RowReader {
         columns: plan.columns.clone(),
         gpt_oss: plan.gpt_oss,
-        length: tokenizer.length.clone(),
     });
     let mut rejects = rejects::Rejects::new(&dir, plan.on_error)?;
-    let sampled: Vec<_> = found
-        .datasets
-        .iter()
-        .filter(|d| d.dataset.is_sampled())
-        .collect();
-    let progress = Progress::bytes(
-        "index",
-        plain_total(sampled.iter().flat_map(|d| &d.files)),
-        plan.quiet,
-    );
-    let mut selections = Vec::new();
-    for files in sampled {
-        let selection = pass1::index_dataset(
-            &plan,
-            &pool,
-            &builder,
-            files,
-            spill.path(),
-            &mut rejects,
-            &progress,
-        )
-        .await?;
-        selections.push(selection);
-    }
-    progress.finish();
-    let feasibility = report::Feasibility::decide(&plan.cuts, &selections);
-    for line in feasibility.explain() {
-        plan.log(&line);
-    }
-    if feasibility.feasible.is_empty() {
-        anyhow::bail!(
-            "no requested cut size is feasible ({}); choose smaller --cut-sizes",
-            feasibility.explain().join("; ")
-        );
-    }
+    let (selections, tokenizer) = tokio::try_join!(
+        index_all(&plan, &pool, &rows, &found, spill.path(), &mut rejects),
+        async { loading.await.context("tokenizer loading failed")? },
+    )?;
+    let feasibility = decide_cuts(&plan, &selections)?;
     let (carried, stale) = split_up_to_date(&plan, previous.as_ref(), &feasibility.feasible, &dir);
+    let builder = Arc::new(RecordBuilder {
+        rows: (*rows).clone(),
+        length: tokenizer.length.clone(),
+    });
     let progress = Progress::bytes(
         "write",
         plain_total(found.datasets.iter().flat_map(|d| &d.files)),
         plan.quiet,
     );
-    let outcome = pass2::write_cuts(
-        &plan,
-        &pool,
-        &builder,
-        &found,
-        selections,
-        &stale,
-        &mut rejects,
-        &progress,
-    )
-    .await?;
+    let pass = pass2::Pass2 {
+        plan: &plan,
+        pool: &pool,
+        builder: &builder,
+        found: &found,
+        progress: &progress,
+    };
+    let outcome = pass.write_cuts(selections, &stale, &mut rejects).await?;
     progress.finish();
     let skipped = if plan.on_error == OnError::Skip {
         rejects.manifest()
@@ -152,6 +111,76 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         .write(&manifest_path)?;
     report::print_summary(&outcome, plan.quiet)?;
     Ok(())
+}
+
+/// `OUTPUT/training_mix`, created, with partial files of killed runs removed.
+fn output_dir(plan: &args::Plan) -> anyhow::Result<std::path::PathBuf> {
+    let dir = plan.output.join("training_mix");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    remove_stale_partials(&dir);
+    Ok(dir)
+}
+
+/// This run's spill folder under `--spill-dir` (removed when dropped).
+fn spill_dir(plan: &args::Plan) -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("knowmix-spill-")
+        .tempdir_in(&plan.spill_dir)
+        .with_context(|| {
+            format!(
+                "{}: cannot create spill folder; set --spill-dir",
+                plan.spill_dir.display()
+            )
+        })
+}
+
+/// Pass 1 over every summary dataset, one after the other.
+async fn index_all(
+    plan: &args::Plan,
+    pool: &WorkerPool,
+    rows: &Arc<RowReader>,
+    found: &step03::Discovery,
+    spill: &std::path::Path,
+    rejects: &mut rejects::Rejects,
+) -> anyhow::Result<Vec<pass1::Selection>> {
+    let sampled: Vec<_> = found
+        .datasets
+        .iter()
+        .filter(|d| d.dataset.is_sampled())
+        .collect();
+    let progress = Progress::bytes(
+        "index",
+        plain_total(sampled.iter().flat_map(|d| &d.files)),
+        plan.quiet,
+    );
+    let mut selections = Vec::new();
+    for files in sampled {
+        let selection =
+            pass1::index_dataset(plan, pool, rows, files, spill, rejects, &progress).await?;
+        selections.push(selection);
+    }
+    progress.finish();
+    Ok(selections)
+}
+
+/// Which cuts the draw can fill; logs why others are skipped, and fails
+/// when none can be written.
+fn decide_cuts(
+    plan: &args::Plan,
+    selections: &[pass1::Selection],
+) -> anyhow::Result<report::Feasibility> {
+    let feasibility = report::Feasibility::decide(&plan.cuts, selections);
+    for line in feasibility.explain() {
+        plan.log(&line);
+    }
+    if feasibility.feasible.is_empty() {
+        anyhow::bail!(
+            "no requested cut size is feasible ({}); choose smaller --cut-sizes",
+            feasibility.explain().join("; ")
+        );
+    }
+    Ok(feasibility)
 }
 
 /// Whether every feasible cut (judged by the stored means) is up to date;

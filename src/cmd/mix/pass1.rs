@@ -13,7 +13,7 @@ use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::DatasetFiles;
-use crate::records::RecordBuilder;
+use crate::records::RowReader;
 use crate::select::{self, GroupStats, Pick, Sampler};
 use crate::spill::{ExternalSorter, Sorted};
 
@@ -33,7 +33,7 @@ pub struct Selection {
 pub async fn index_dataset(
     plan: &Plan,
     pool: &WorkerPool,
-    builder: &Arc<RecordBuilder>,
+    rows: &Arc<RowReader>,
     files: &DatasetFiles,
     spill: &Path,
     rejects: &mut Rejects,
@@ -44,7 +44,7 @@ pub async fn index_dataset(
     progress.label(&format!("index {}", files.dataset.folder()));
     let shown = progress.clone();
     let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
-    let worker = builder.clone();
+    let worker = rows.clone();
     let (dataset, on_error) = (files.dataset, plan.on_error);
     let mut indexed = pool.map_ordered(batches, move |batch| {
         worker.index_batch(dataset, batch, sampler, on_error)

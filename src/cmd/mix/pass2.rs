@@ -16,7 +16,7 @@ use super::rejects::Rejects;
 use crate::format::{cut_file_name, Dataset};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::progress::Progress;
-use crate::read::step03::Discovery;
+use crate::read::step03::{DatasetFiles, Discovery};
 use crate::read::LineBatch;
 use crate::records::{BuiltBatch, RecordBuilder};
 use crate::select::Pick;
@@ -71,83 +71,98 @@ pub struct Outcome {
     pub rows: BTreeMap<Dataset, u64>,
 }
 
-/// Write every feasible cut.
-pub async fn write_cuts(
-    plan: &Plan,
-    pool: &WorkerPool,
-    builder: &Arc<RecordBuilder>,
-    found: &Discovery,
-    selections: Vec<Selection>,
-    feasible: &[u32],
-    rejects: &mut Rejects,
-    progress: &Progress,
-) -> anyhow::Result<Outcome> {
-    let dir = plan.output.join("training_mix");
-    let mut outputs = Vec::new();
-    let mut hashers = vec![Xxh3::new(); feasible.len()];
-    let mut outcome = Outcome::default();
-    for &n in feasible {
-        let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
-        outputs.push(OutputFile::create(&path, None)?);
-        outcome.cuts.push(CutResult {
-            n,
-            path,
-            datasets: Vec::new(),
-            bytes: 0,
-            digest: String::new(),
-        });
-    }
-    let mut selections: BTreeMap<Dataset, Selection> =
-        selections.into_iter().map(|s| (s.dataset, s)).collect();
-    for files in &found.datasets {
-        let selection = selections.remove(&files.dataset);
-        if let Some(s) = &selection {
-            *outcome.dropped.entry(files.dataset).or_default() += s.dropped;
+/// What pass 2 works with.
+pub struct Pass2<'a> {
+    /// The run's settings.
+    pub plan: &'a Plan,
+    /// CPU workers.
+    pub pool: &'a WorkerPool,
+    /// Builds records (rules + tokenizer).
+    pub builder: &'a Arc<RecordBuilder>,
+    /// The step-03 files.
+    pub found: &'a Discovery,
+    /// The progress bar.
+    pub progress: &'a Progress,
+}
+
+impl Pass2<'_> {
+    /// Write every feasible cut: every dataset in output order, each record
+    /// appended to every cut that holds it; all cuts committed together.
+    pub async fn write_cuts(
+        &self,
+        selections: Vec<Selection>,
+        feasible: &[u32],
+        rejects: &mut Rejects,
+    ) -> anyhow::Result<Outcome> {
+        let dir = self.plan.output.join("training_mix");
+        let mut cuts = OpenCuts::create(&dir, feasible, self.plan)?;
+        let mut outcome = Outcome::default();
+        let mut selections: BTreeMap<Dataset, Selection> =
+            selections.into_iter().map(|s| (s.dataset, s)).collect();
+        for files in &self.found.datasets {
+            let selection = selections.remove(&files.dataset);
+            if let Some(s) = &selection {
+                *outcome.dropped.entry(files.dataset).or_default() += s.dropped;
+            }
+            let picks = selection.map(|s| s.picks.peekable());
+            let written = self.write_dataset(files, picks, &mut cuts, rejects).await?;
+            outcome.rows.insert(files.dataset, written.rows);
+            if !files.dataset.is_sampled() {
+                *outcome.dropped.entry(files.dataset).or_default() += written.dropped;
+            }
+            cuts.end_dataset(files.dataset, written.tallies);
         }
-        let picks = selection.map(|s| s.picks.peekable());
-        let (batches, reader) = spawn_reader(files.files.clone(), pool.threads() * 2);
-        progress.label(&format!("write {}", files.dataset.folder()));
-        let shown = progress.clone();
+        outcome.cuts = cuts.finish().await?;
+        rejects.finish().await?;
+        cuts.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Build one dataset's records (all rows, or `picks`) and append them.
+    async fn write_dataset(
+        &self,
+        files: &DatasetFiles,
+        picks: Option<PickIter>,
+        cuts: &mut OpenCuts,
+        rejects: &mut Rejects,
+    ) -> anyhow::Result<DatasetWritten> {
+        let (batches, reader) = spawn_reader(files.files.clone(), self.pool.threads() * 2);
+        self.progress
+            .label(&format!("write {}", files.dataset.folder()));
+        let shown = self.progress.clone();
         let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
-        let dataset = files.dataset;
         let with_picks = batches.map(attach_picks(picks));
-        let worker = builder.clone();
-        let on_error = plan.on_error;
-        let mut built =
-            pool.map_ordered(with_picks, move |(batch, picks)| match picks {
+        let (worker, dataset, on_error) = (self.builder.clone(), files.dataset, self.plan.on_error);
+        let mut built = self
+            .pool
+            .map_ordered(with_picks, move |(batch, picks)| match picks {
                 Ok(picks) => worker
                     .build_batch_with(dataset, batch, picks, on_error)
                     .map_err(anyhow::Error::from),
                 Err(e) => Err(anyhow::Error::from(e)
                     .context("cannot read the selection back from --spill-dir")),
             });
-        let mut tallies = vec![Tally::default(); feasible.len()];
-        let mut dropped = 0;
+        let mut written = DatasetWritten {
+            tallies: vec![Tally::default(); cuts.len()],
+            ..DatasetWritten::default()
+        };
         while let Some(batch) = built.next().await {
             let mut batch = batch?;
-            dropped += batch.dropped;
+            written.dropped += batch.dropped;
             rejects.add(std::mem::take(&mut batch.rejected)).await?;
-            append_to_cuts(&batch, feasible, &mut outputs, &mut tallies, &mut hashers).await?;
+            cuts.append(&batch, &mut written.tallies).await?;
         }
-        let rows = reader.await.context("reader task failed")??;
-        outcome.rows.insert(dataset, rows);
-        if !dataset.is_sampled() {
-            *outcome.dropped.entry(dataset).or_default() += dropped;
-        }
-        for (cut, tally) in outcome.cuts.iter_mut().zip(tallies) {
-            cut.datasets.push((dataset, tally));
-        }
+        written.rows = reader.await.context("reader task failed")??;
+        Ok(written)
     }
-    for ((cut, output), hasher) in outcome.cuts.iter_mut().zip(outputs.iter_mut()).zip(hashers) {
-        cut.bytes = output.bytes();
-        cut.digest = format!("{:032x}", hasher.digest128());
-        output.finish().await?;
-    }
-    rejects.finish().await?;
-    for output in outputs {
-        output.commit().await?;
-    }
-    Ok(outcome)
+}
+
+/// What writing one dataset did.
+#[derive(Default)]
+struct DatasetWritten {
+    rows: u64,
+    dropped: u64,
+    tallies: Vec<Tally>,
 }
 
 type PickIter = Peekable<Sorted<Pick>>;
@@ -179,37 +194,91 @@ fn attach_picks(
     }
 }
 
-async fn append_to_cuts(
-    batch: &BuiltBatch,
-    cuts: &[u32],
-    outputs: &mut [OutputFile],
-    tallies: &mut [Tally],
-    hashers: &mut [Xxh3],
-) -> anyhow::Result<()> {
-    let per_cut = outputs
-        .iter_mut()
-        .zip(tallies.iter_mut())
-        .zip(hashers.iter_mut());
-    for (&n, ((output, tally), hasher)) in cuts.iter().zip(per_cut) {
-        let mut kept: Vec<u8> = Vec::new();
-        let mut start = 0;
-        // Common case: the whole batch goes to this cut; skip the copy.
-        let all_kept = batch.records.iter().all(|r| r.level < n);
-        for record in batch.records.iter().filter(|r| r.level < n) {
-            tally.samples += 1;
-            tally.tokens += record.tokens;
+/// The cut files being written, with what each holds so far.
+struct OpenCuts {
+    outputs: Vec<OutputFile>,
+    hashers: Vec<Xxh3>,
+    results: Vec<CutResult>,
+}
+
+impl OpenCuts {
+    /// Open a temporary file for each of `feasible` under `dir`.
+    fn create(dir: &std::path::Path, feasible: &[u32], plan: &Plan) -> anyhow::Result<OpenCuts> {
+        let mut cuts = OpenCuts {
+            outputs: Vec::new(),
+            hashers: vec![Xxh3::new(); feasible.len()],
+            results: Vec::new(),
+        };
+        for &n in feasible {
+            let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
+            cuts.outputs.push(OutputFile::create(&path, None)?);
+            cuts.results.push(CutResult {
+                n,
+                path,
+                datasets: Vec::new(),
+                bytes: 0,
+                digest: String::new(),
+            });
         }
-        if !all_kept {
-            for record in &batch.records {
-                if record.level < n {
-                    kept.extend_from_slice(&batch.data[start..record.end]);
-                }
-                start = record.end;
-            }
-        }
-        let bytes = if all_kept { &batch.data } else { &kept };
-        hasher.update(bytes);
-        output.write_all(bytes).await?;
+        Ok(cuts)
     }
-    Ok(())
+
+    fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Append each record of `batch` to every cut whose size exceeds its
+    /// pick level, counting it in that cut's tally.
+    async fn append(&mut self, batch: &BuiltBatch, tallies: &mut [Tally]) -> anyhow::Result<()> {
+        let per_cut = self.outputs.iter_mut().zip(&mut self.hashers).zip(tallies);
+        for (result, ((output, hasher), tally)) in self.results.iter().zip(per_cut) {
+            let n = result.n;
+            let mut kept: Vec<u8> = Vec::new();
+            let mut start = 0;
+            // Common case: the whole batch goes to this cut; skip the copy.
+            let all_kept = batch.records.iter().all(|r| r.level < n);
+            for record in batch.records.iter().filter(|r| r.level < n) {
+                tally.samples += 1;
+                tally.tokens += record.tokens;
+            }
+            if !all_kept {
+                for record in &batch.records {
+                    if record.level < n {
+                        kept.extend_from_slice(&batch.data[start..record.end]);
+                    }
+                    start = record.end;
+                }
+            }
+            let bytes = if all_kept { &batch.data } else { &kept };
+            hasher.update(bytes);
+            output.write_all(bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Record one finished dataset's tallies.
+    fn end_dataset(&mut self, dataset: Dataset, tallies: Vec<Tally>) {
+        for (result, tally) in self.results.iter_mut().zip(tallies) {
+            result.datasets.push((dataset, tally));
+        }
+    }
+
+    /// Flush every cut (not yet renamed into place) and report them.
+    async fn finish(&mut self) -> anyhow::Result<Vec<CutResult>> {
+        let per_cut = self.outputs.iter_mut().zip(&self.hashers);
+        for (result, (output, hasher)) in self.results.iter_mut().zip(per_cut) {
+            result.bytes = output.bytes();
+            result.digest = format!("{:032x}", hasher.digest128());
+            output.finish().await?;
+        }
+        Ok(self.results.clone())
+    }
+
+    /// Rename every finished cut into place.
+    async fn commit(self) -> anyhow::Result<()> {
+        for output in self.outputs {
+            output.commit().await?;
+        }
+        Ok(())
+    }
 }

@@ -15,10 +15,10 @@ use xxhash_rust::xxh3::Xxh3Default;
 use super::args::Plan;
 use crate::format::Dataset;
 use crate::read::step03::Discovery;
-use crate::tokenize::chat::LoadedTokenizer;
 
 /// The fingerprint of a run's inputs and byte-deciding parameters, hex.
-pub fn fingerprint(plan: &Plan, found: &Discovery, tokenizer: &LoadedTokenizer) -> String {
+/// `tokenizer_files` lists the tokenizer's files and their sha256.
+pub fn fingerprint(plan: &Plan, found: &Discovery, tokenizer_files: &Value) -> String {
     let files: Vec<Value> = found
         .datasets
         .iter()
@@ -45,7 +45,7 @@ pub fn fingerprint(plan: &Plan, found: &Discovery, tokenizer: &LoadedTokenizer) 
         "gpt_oss": plan.gpt_oss,
         "columns": format!("{:?}", plan.columns),
         "on_error": format!("{:?}", plan.on_error),
-        "tokenizer": tokenizer.manifest()["files"],
+        "tokenizer": tokenizer_files,
     });
     let mut hasher = Xxh3Default::new();
     hasher.update(record.to_string().as_bytes());

@@ -81,6 +81,10 @@ impl Draw {
     }
 }
 
+/// Decides, for the next key in rank order, whether the partial round
+/// takes it (`taken` keys taken so far in that round).
+type TakesNext = Box<dyn FnMut(u64, &Key) -> bool>;
+
 /// Walk keys in ascending order and settle `request` for a source of
 /// `population` (feasibility was checked by the planner).
 pub fn walk<E>(
@@ -89,7 +93,7 @@ pub fn walk<E>(
     request: Request,
 ) -> Result<Draw, E> {
     let (n, t) = (population.records, population.tokens);
-    let (whole, mut more): (u64, Box<dyn FnMut(u64, &Key) -> bool>) = match request {
+    let (whole, mut more): (u64, TakesNext) = match request {
         Request::Records(c) if n > 0 => {
             let k = c % n;
             (c / n, Box::new(move |taken, _| taken < k))
