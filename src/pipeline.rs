@@ -6,14 +6,15 @@
 //! the output is the same whatever the thread count.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::read::lines::{read_batches, read_batches_blocking, LineError};
+use crate::read::lines::{read_batches, read_batches_blocking, Line, LineError, BATCH_BYTES};
 use crate::read::{open, LineBatch};
+use crate::select::Pick;
 
 /// A fixed-size pool for CPU work (parse, render, count).
 #[derive(Clone)]
@@ -87,8 +88,9 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
     let (tx, rx) = mpsc::channel(depth.max(1));
     let task = tokio::spawn(async move {
         let mut rows = 0u64;
-        for path in files {
-            rows += read_one(path.clone(), rows, &tx)
+        for (index, path) in files.into_iter().enumerate() {
+            let index = u32::try_from(index).expect("fewer than 2^32 files");
+            rows += read_one(path.clone(), index, rows, &tx)
                 .await
                 .map_err(|e| e.in_file(&path))?;
             if tx.is_closed() {
@@ -98,6 +100,105 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
         Ok(rows)
     });
     (tokio_stream::wrappers::ReceiverStream::new(rx), task)
+}
+
+/// Read only the picked rows of a source made of plain files, each at its
+/// recorded place (pass 1 saw where every row is), in pick order, as
+/// batches of one file and about [`BATCH_BYTES`] each. Each batch comes
+/// with its picks renumbered to its lines (`row` = line index, first row
+/// 0), the shape [`crate::records::RecordBuilder::build_batch_with`] takes.
+/// A failure to read the picks back is passed on in the stream; a failure
+/// to read a file ends the task with an error naming file and line.
+pub fn spawn_pick_reader(
+    files: Vec<PathBuf>,
+    picks: impl Iterator<Item = std::io::Result<Pick>> + Send + 'static,
+    depth: usize,
+) -> (PickedStream, ReaderTask) {
+    let (tx, rx) = mpsc::channel(depth.max(1));
+    let task = tokio::task::spawn_blocking(move || read_picks(&files, picks, &tx));
+    (tokio_stream::wrappers::ReceiverStream::new(rx), task)
+}
+
+/// Batches of picked rows, each with its picks (or the error that stopped
+/// reading them).
+pub type PickedStream = tokio_stream::wrappers::ReceiverStream<PickedBatch>;
+
+/// One batch of picked rows.
+pub type PickedBatch = (LineBatch, std::io::Result<Option<Vec<Pick>>>);
+
+fn read_picks(
+    files: &[PathBuf],
+    picks: impl Iterator<Item = std::io::Result<Pick>>,
+    tx: &mpsc::Sender<PickedBatch>,
+) -> Result<u64, LineError> {
+    let paths: Vec<Arc<PathBuf>> = files.iter().cloned().map(Arc::new).collect();
+    let mut handles: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
+    let mut current: Option<(usize, LineBatch, Vec<Pick>)> = None;
+    let mut read = 0u64;
+    let send = |batch: Option<(usize, LineBatch, Vec<Pick>)>| match batch {
+        Some((_, batch, picks)) => tx.blocking_send((batch, Ok(Some(picks)))).is_ok(),
+        None => true,
+    };
+    for pick in picks {
+        let pick = match pick {
+            Ok(pick) => pick,
+            Err(e) => {
+                let path = paths.first().cloned().unwrap_or_default();
+                send(current.take());
+                let _ = tx.blocking_send((LineBatch::new(path, 0), Err(e)));
+                return Ok(read);
+            }
+        };
+        let file = pick.place.file as usize;
+        let full = current
+            .as_ref()
+            .is_some_and(|(f, b, _)| *f != file || b.data.len() >= BATCH_BYTES);
+        if full && !send(current.take()) {
+            return Ok(read);
+        }
+        let (_, batch, mine) = current
+            .get_or_insert_with(|| (file, LineBatch::new(paths[file].clone(), 0), Vec::new()));
+        read_line_at(&mut handles[file], &paths[file], &pick, batch)?;
+        mine.push(Pick {
+            row: mine.len() as u64,
+            ..pick
+        });
+        read += 1;
+    }
+    send(current);
+    Ok(read)
+}
+
+/// Append the line `pick` names to `batch`, opening the file on first use.
+fn read_line_at(
+    handle: &mut Option<std::fs::File>,
+    path: &Path,
+    pick: &Pick,
+    batch: &mut LineBatch,
+) -> Result<(), LineError> {
+    use std::os::unix::fs::FileExt;
+    let io_err = |source| LineError::Io {
+        path: path.display().to_string(),
+        line: pick.place.line_no,
+        source,
+    };
+    if handle.is_none() {
+        *handle = Some(std::fs::File::open(path).map_err(|source| LineError::Open {
+            path: path.display().to_string(),
+            source,
+        })?);
+    }
+    let file = handle.as_ref().expect("opened above");
+    let start = batch.data.len();
+    batch.data.resize(start + pick.place.len as usize, 0);
+    file.read_exact_at(&mut batch.data[start..], pick.place.offset)
+        .map_err(io_err)?;
+    batch.lines.push(Line {
+        start,
+        end: batch.data.len(),
+        line_no: pick.place.line_no,
+    });
+    Ok(())
 }
 
 /// Batches as they are read.
@@ -110,6 +211,7 @@ pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
 /// buffers; stdin and compressed files through the async decoders.
 async fn read_one(
     path: PathBuf,
+    index: u32,
     first_row: u64,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
@@ -124,7 +226,7 @@ async fn read_one(
             let tx = tx.clone();
             let path = Arc::new(path);
             return tokio::task::spawn_blocking(move || {
-                read_batches_blocking(file, path, first_row, &tx)
+                read_batches_blocking(file, path, index, first_row, &tx)
             })
             .await
             .expect("reader thread does not panic");

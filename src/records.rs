@@ -180,10 +180,12 @@ impl RowReader {
         let policy = Policy::new(on_error, &batch);
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
+            let place = batch.row_place(i);
             let entry = with_row(&mut batch, i, |line, at| {
-                Ok(self
-                    .fields(dataset, line, at)?
-                    .map(|f| sampler.entry(f.raw_document, f.document, row)))
+                Ok(self.fields(dataset, line, at)?.map(|f| IndexEntry {
+                    place,
+                    ..sampler.entry(f.raw_document, f.document, row)
+                }))
             });
             match policy.settle(entry, &batch.lines[i], &mut out.rejected)? {
                 Some(Some(e)) => out.entries.push(e),

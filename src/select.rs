@@ -31,15 +31,18 @@ pub struct IndexEntry {
     pub doc: u64,
     /// Row ordinal within its dataset.
     pub row: u64,
+    /// Where the row's line is, so pass 2 can read just it.
+    pub place: RowPlace,
 }
 
 impl FixedRecord for IndexEntry {
-    const SIZE: usize = 40;
+    const SIZE: usize = 40 + RowPlace::SIZE;
     fn encode(&self, out: &mut [u8]) {
         out[..16].copy_from_slice(&self.raw.to_le_bytes());
         out[16..24].copy_from_slice(&self.rank.to_le_bytes());
         out[24..32].copy_from_slice(&self.doc.to_le_bytes());
         out[32..40].copy_from_slice(&self.row.to_le_bytes());
+        self.place.encode(&mut out[40..]);
     }
     fn decode(b: &[u8]) -> Self {
         IndexEntry {
@@ -47,6 +50,53 @@ impl FixedRecord for IndexEntry {
             rank: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")),
             doc: u64::from_le_bytes(b[24..32].try_into().expect("8 bytes")),
             row: u64::from_le_bytes(b[32..40].try_into().expect("8 bytes")),
+            place: RowPlace::decode(&b[40..]),
+        }
+    }
+}
+
+/// Where a row's line lies in a plain (seekable) file of its dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RowPlace {
+    /// Byte offset of the line in its file; `u64::MAX` when unknown
+    /// (a compressed file or a pipe).
+    pub offset: u64,
+    /// 1-based line number, for messages.
+    pub line_no: u64,
+    /// Length of the line, without its newline.
+    pub len: u32,
+    /// Index of the file among its dataset's files.
+    pub file: u32,
+}
+
+impl RowPlace {
+    /// A row that can only be reached by streaming its file.
+    pub const UNKNOWN: RowPlace = RowPlace {
+        offset: u64::MAX,
+        line_no: 0,
+        len: 0,
+        file: 0,
+    };
+    const SIZE: usize = 24;
+
+    /// Whether the row can be read at its offset.
+    pub fn is_known(&self) -> bool {
+        self.offset != u64::MAX
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.offset.to_le_bytes());
+        out[8..16].copy_from_slice(&self.line_no.to_le_bytes());
+        out[16..20].copy_from_slice(&self.len.to_le_bytes());
+        out[20..24].copy_from_slice(&self.file.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Self {
+        RowPlace {
+            offset: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            line_no: u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")),
+            len: u32::from_le_bytes(b[16..20].try_into().expect("4 bytes")),
+            file: u32::from_le_bytes(b[20..24].try_into().expect("4 bytes")),
         }
     }
 }
@@ -58,6 +108,8 @@ pub struct Pick {
     pub row: u64,
     /// The summary's position in its raw document's draw (0-based).
     pub level: u32,
+    /// Where the row's line is.
+    pub place: RowPlace,
 }
 
 impl Pick {
@@ -68,15 +120,17 @@ impl Pick {
 }
 
 impl FixedRecord for Pick {
-    const SIZE: usize = 12;
+    const SIZE: usize = 12 + RowPlace::SIZE;
     fn encode(&self, out: &mut [u8]) {
         out[..8].copy_from_slice(&self.row.to_le_bytes());
         out[8..12].copy_from_slice(&self.level.to_le_bytes());
+        self.place.encode(&mut out[12..]);
     }
     fn decode(b: &[u8]) -> Self {
         Pick {
             row: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
             level: u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            place: RowPlace::decode(&b[12..]),
         }
     }
 }
@@ -102,6 +156,7 @@ impl Sampler {
             rank: self.rank(raw, doc),
             doc,
             row,
+            place: RowPlace::UNKNOWN,
         }
     }
 
@@ -178,7 +233,11 @@ pub fn walk_groups<E>(
         }
         current = Some((e.raw, e.doc));
         if level < plan.max_cut && qa < plan.qa_per_doc {
-            pick(Pick { row: e.row, level })?;
+            pick(Pick {
+                row: e.row,
+                level,
+                place: e.place,
+            })?;
         }
     }
     Ok(stats)

@@ -43,16 +43,29 @@ pub struct LineBatch {
     pub lines: Vec<Line>,
     /// Whether the file's last line had no newline (a truncated write).
     pub unterminated_tail: bool,
+    /// Where `data` starts in its file, when the file is plain (seekable).
+    pub place: Option<BatchPlace>,
+}
+
+/// Where a batch read from a plain file starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchPlace {
+    /// Index of the file among its source's files.
+    pub file: u32,
+    /// Byte offset of the batch's first byte in that file.
+    pub offset: u64,
 }
 
 impl LineBatch {
-    fn new(path: Arc<PathBuf>, first_row: u64) -> Self {
+    /// An empty batch of `path`'s lines starting at row `first_row`.
+    pub fn new(path: Arc<PathBuf>, first_row: u64) -> Self {
         LineBatch {
             path,
             first_row,
             data: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
             lines: Vec::new(),
             unterminated_tail: false,
+            place: None,
         }
     }
 
@@ -68,6 +81,20 @@ impl LineBatch {
             },
         );
         batch
+    }
+
+    /// Where line `i` lies in its file, when the file is seekable.
+    pub fn row_place(&self, i: usize) -> crate::select::RowPlace {
+        let line = self.lines[i];
+        match self.place {
+            Some(p) => crate::select::RowPlace {
+                offset: p.offset + line.start as u64,
+                line_no: line.line_no,
+                len: u32::try_from(line.end - line.start).unwrap_or(u32::MAX),
+                file: p.file,
+            },
+            None => crate::select::RowPlace::UNKNOWN,
+        }
     }
 
     /// The bytes of line `i`.
@@ -265,9 +292,12 @@ const READ_CHUNK: usize = 1 << 20;
 /// Like [`read_batches`], for plain files on a blocking thread: bytes are
 /// read straight into the batch buffer (one copy, no line-by-line calls);
 /// only a line cut by the batch boundary is carried over.
+/// `file` is the file's index among its source's files: batches record
+/// where they start in it ([`LineBatch::place`]).
 pub fn read_batches_blocking(
     mut reader: impl std::io::Read,
     path: Arc<PathBuf>,
+    file: u32,
     first_row: u64,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
@@ -276,8 +306,10 @@ pub fn read_batches_blocking(
         line_no: 0,
     };
     let mut carry: Vec<u8> = Vec::new();
+    let mut offset = 0u64;
     loop {
         let mut batch = LineBatch::new(path.clone(), cursor.row);
+        batch.place = Some(BatchPlace { file, offset });
         batch.data.append(&mut carry);
         let eof = fill(&mut reader, &mut batch.data, &path, cursor.line_no)?;
         let complete = match memchr::memrchr(b'\n', &batch.data) {
@@ -287,6 +319,7 @@ pub fn read_batches_blocking(
         };
         carry.extend_from_slice(&batch.data[complete..]);
         batch.data.truncate(complete);
+        offset += complete as u64;
         split_lines(&mut batch, &mut cursor);
         if !batch.is_empty() && tx.blocking_send(batch).is_err() {
             break;
@@ -401,8 +434,9 @@ mod tests {
             async_batches.push(b);
         }
         let (tx, mut rx) = mpsc::channel(1024);
+        let bytes = input.clone();
         let blocking_rows = tokio::task::spawn_blocking(move || {
-            read_batches_blocking(std::io::Cursor::new(input), path, 5, &tx).unwrap()
+            read_batches_blocking(std::io::Cursor::new(bytes), path, 2, 5, &tx).unwrap()
         })
         .await
         .unwrap();
@@ -412,6 +446,16 @@ mod tests {
         }
         assert_eq!(rows, blocking_rows);
         assert_eq!(lines_of(&async_batches), lines_of(&blocking_batches));
+        // Every line of a plain file can be found again at its place.
+        for batch in &blocking_batches {
+            for i in 0..batch.len() {
+                let place = batch.row_place(i);
+                let at = place.offset as usize..place.offset as usize + place.len as usize;
+                assert_eq!((place.file, place.line_no), (2, batch.lines[i].line_no));
+                assert_eq!(&input[at], batch.line(i));
+            }
+        }
+        assert!(async_batches.iter().all(|b| b.place.is_none()));
         (lines_of(&blocking_batches), rows)
     }
 

@@ -27,6 +27,11 @@ pub struct Selection {
     pub stats: GroupStats,
     /// Rows dropped by the GPT-OSS filter.
     pub dropped: u64,
+    /// Rows read.
+    pub rows: u64,
+    /// Whether every indexed row has a known place (all files plain), so
+    /// pass 2 can read just the picked rows.
+    pub seekable: bool,
 }
 
 /// Index `files` and draw.
@@ -51,17 +56,19 @@ pub async fn index_dataset(
     });
     let mut index = ExternalSorter::new(spill, plan.sort_budget());
     let mut dropped = 0;
+    let mut seekable = true;
     while let Some(batch) = indexed.next().await {
         let batch = batch?;
         dropped += batch.dropped;
         rejects.add(batch.rejected).await?;
         for entry in batch.entries {
+            seekable &= entry.place.is_known();
             index
                 .push(entry)
                 .context("cannot spill the index; check --spill-dir")?;
         }
     }
-    reader.await.context("reader task failed")??;
+    let rows = reader.await.context("reader task failed")??;
     let draw = select::Plan {
         qa_per_doc: plan.qa_per_doc,
         max_cut: plan.cuts.iter().copied().max().unwrap_or(0),
@@ -76,5 +83,7 @@ pub async fn index_dataset(
         picks,
         stats,
         dropped,
+        rows,
+        seekable,
     })
 }

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use super::args::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
 use crate::format::{cut_file_name, Dataset};
-use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::pipeline::{spawn_pick_reader, spawn_reader, PickedBatch, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::{DatasetFiles, Discovery};
 use crate::read::LineBatch;
@@ -104,8 +105,9 @@ impl Pass2<'_> {
             if let Some(s) = &selection {
                 *outcome.dropped.entry(files.dataset).or_default() += s.dropped;
             }
-            let picks = selection.map(|s| s.picks.peekable());
-            let written = self.write_dataset(files, picks, &mut cuts, rejects).await?;
+            let written = self
+                .write_dataset(files, selection, &mut cuts, rejects)
+                .await?;
             outcome.rows.insert(files.dataset, written.rows);
             if !files.dataset.is_sampled() {
                 *outcome.dropped.entry(files.dataset).or_default() += written.dropped;
@@ -118,20 +120,36 @@ impl Pass2<'_> {
         Ok(outcome)
     }
 
-    /// Build one dataset's records (all rows, or `picks`) and append them.
+    /// Build one dataset's records (all rows, or the selection's picks)
+    /// and append them. Picks in plain files are read at their places;
+    /// otherwise the files are streamed and the picks matched by row.
     async fn write_dataset(
         &self,
         files: &DatasetFiles,
-        picks: Option<PickIter>,
+        selection: Option<Selection>,
         cuts: &mut OpenCuts,
         rejects: &mut Rejects,
     ) -> anyhow::Result<DatasetWritten> {
-        let (batches, reader) = spawn_reader(files.files.clone(), self.pool.threads() * 2);
         self.progress
             .label(&format!("write {}", files.dataset.folder()));
+        let depth = self.pool.threads() * 2;
         let shown = self.progress.clone();
-        let batches = batches.inspect(move |b| shown.add(b.data.len() as u64));
-        let with_picks = batches.map(attach_picks(picks));
+        let show = move |b: &PickedBatch| shown.add(b.0.data.len() as u64);
+        let known_rows = selection.as_ref().map(|s| s.rows);
+        let (with_picks, reader): (BoxStream<'static, PickedBatch>, _) = match selection {
+            Some(s) if s.seekable => {
+                let (picked, reader) = spawn_pick_reader(files.files.clone(), s.picks, depth);
+                (picked.inspect(show).boxed(), reader)
+            }
+            selection => {
+                let (batches, reader) = spawn_reader(files.files.clone(), depth);
+                let picks = selection.map(|s| s.picks.peekable());
+                (
+                    batches.map(attach_picks(picks)).inspect(show).boxed(),
+                    reader,
+                )
+            }
+        };
         let (worker, dataset, on_error) = (self.builder.clone(), files.dataset, self.plan.on_error);
         let mut built = self
             .pool
@@ -152,7 +170,8 @@ impl Pass2<'_> {
             rejects.add(std::mem::take(&mut batch.rejected)).await?;
             cuts.append(&batch, &mut written.tallies).await?;
         }
-        written.rows = reader.await.context("reader task failed")??;
+        let read = reader.await.context("reader task failed")??;
+        written.rows = known_rows.unwrap_or(read);
         Ok(written)
     }
 }
