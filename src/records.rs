@@ -1,15 +1,17 @@
-//! Turning one step-03 row into one output line: parse the needed columns
-//! (read stage), apply the step-04 rules ([`crate::format`]), count tokens
-//! through the chat template (render + tokenize stages, behind
-//! [`TokenLength`]), and encode the record. Runs on the worker pool, a batch
-//! at a time; it also holds the pass-1 indexing of summary rows.
+//! Turning one step-03 row into one output line: read the needed columns
+//! (read stage, [`crate::read::scan`]), apply the step-04 rules
+//! ([`crate::format`]), count tokens through the chat template (render +
+//! tokenize stages, behind [`TokenLength`]), and encode the record. Runs on
+//! the worker pool, a batch at a time; it also holds the pass-1 indexing of
+//! summary rows.
 
 use std::sync::Arc;
 
 use crate::columns::Columns;
 use crate::error::{Location, RecordError};
 use crate::format::{self, Dataset, OutputRecord, Turn};
-use crate::read::fields::{location, FieldParser, FieldValue, ParsedLine};
+use crate::read::fields::{location, FieldValue};
+use crate::read::scan::{Scanner, TopLevel};
 use crate::read::LineBatch;
 use crate::select::{IndexEntry, Pick, Sampler};
 
@@ -106,22 +108,22 @@ struct Fields<'a> {
 }
 
 thread_local! {
-    static PARSER: std::cell::RefCell<FieldParser> = std::cell::RefCell::new(FieldParser::default());
+    static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::default());
 }
 
 fn with_row<R>(
     batch: &mut LineBatch,
     i: usize,
-    f: impl FnOnce(&ParsedLine<'_>, &dyn Fn() -> Location) -> Result<R, RowError>,
+    f: impl FnOnce(&TopLevel<'_, '_>, &dyn Fn() -> Location) -> Result<R, RowError>,
 ) -> Result<R, RowError> {
     let line = batch.lines[i];
     let tail = batch.unterminated_tail && i + 1 == batch.len();
     let path = batch.path.clone();
     let at = move || location(&path, line.line_no);
     let bytes = &mut batch.data[line.start..line.end];
-    let result = PARSER.with(|p| {
-        let mut parser = p.borrow_mut();
-        let row = parser.parse(bytes, &at)?;
+    let result = SCANNER.with(|s| {
+        let mut scanner = s.borrow_mut();
+        let row = scanner.scan(bytes, &at)?;
         f(&row, &at)
     });
     result.map_err(|e| if tail { e.on_truncated_tail() } else { e })
@@ -200,7 +202,7 @@ impl RowReader {
     fn fields<'a>(
         &self,
         dataset: Dataset,
-        line: &ParsedLine<'a>,
+        line: &TopLevel<'_, 'a>,
         at: &dyn Fn() -> Location,
     ) -> Result<Option<Fields<'a>>, RowError> {
         let c = &self.columns;
@@ -293,7 +295,7 @@ impl RecordBuilder {
     fn build_row(
         &self,
         dataset: Dataset,
-        line: &ParsedLine<'_>,
+        line: &TopLevel<'_, '_>,
         at: &dyn Fn() -> Location,
         out: &mut Vec<u8>,
     ) -> Result<Option<u64>, RowError> {

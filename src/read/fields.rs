@@ -26,6 +26,15 @@ pub enum FieldValue<'a> {
 }
 
 impl<'a> FieldValue<'a> {
+    /// A number.
+    pub const NUMBER: Self = FieldValue::Other("a number");
+    /// `true` or `false`.
+    pub const BOOLEAN: Self = FieldValue::Other("a boolean");
+    /// An array.
+    pub const LIST: Self = FieldValue::Other("a list");
+    /// An object.
+    pub const OBJECT: Self = FieldValue::Other("an object");
+
     /// The JSON type's name, for error messages.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -33,6 +42,42 @@ impl<'a> FieldValue<'a> {
             FieldValue::Null => "null",
             FieldValue::Str(_) => "a string",
             FieldValue::Other(t) => t,
+        }
+    }
+
+    /// The string of required field `name`, or the error saying what it is
+    /// instead. `keys` lists the line's keys, for the missing-column hint.
+    pub fn required_str(
+        self,
+        name: &str,
+        at: impl Fn() -> Location,
+        keys: impl FnOnce() -> Vec<String>,
+    ) -> Result<&'a str, RecordError> {
+        match self {
+            FieldValue::Str(s) => Ok(s),
+            FieldValue::Missing => Err(missing_columns(at(), &[name], keys())),
+            other => Err(RecordError::WrongType {
+                at: at(),
+                field: name.to_owned(),
+                expected: "a string",
+                found: other.type_name(),
+            }),
+        }
+    }
+
+    /// This field as an unsigned integer: `Ok(None)` when absent or null,
+    /// `integer()` for a number (`None` when it is not a non-negative
+    /// integer), and the type's name as the error for anything else.
+    pub fn unsigned(
+        self,
+        integer: impl FnOnce() -> Option<u64>,
+    ) -> Result<Option<u64>, &'static str> {
+        match self {
+            FieldValue::Missing | FieldValue::Null => Ok(None),
+            FieldValue::NUMBER => integer()
+                .map(Some)
+                .ok_or("a number that is not a non-negative integer"),
+            other => Err(other.type_name()),
         }
     }
 }
@@ -112,14 +157,10 @@ impl<'a> ParsedLine<'a> {
     pub fn get_u64(&self, name: &str) -> Result<Option<u64>, &'static str> {
         let value = self.tape.as_value();
         let object = value.as_object().expect("checked in parse");
-        match object.get(name) {
-            None => Ok(None),
-            Some(v) if v.value_type() == ValueType::Null => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| match classify(v) {
-                FieldValue::Other("a number") => "a number that is not a non-negative integer",
-                other => other.type_name(),
-            }),
-        }
+        let found = object.get(name);
+        found
+            .map_or(FieldValue::Missing, classify)
+            .unsigned(|| found?.as_u64())
     }
 
     /// Every top-level key, in file order (for error messages).
@@ -135,16 +176,7 @@ impl<'a> ParsedLine<'a> {
         name: &str,
         at: impl Fn() -> Location,
     ) -> Result<&'a str, RecordError> {
-        match self.get(name) {
-            FieldValue::Str(s) => Ok(s),
-            FieldValue::Missing => Err(missing_columns(at(), &[name], self.keys())),
-            other => Err(RecordError::WrongType {
-                at: at(),
-                field: name.to_owned(),
-                expected: "a string",
-                found: other.type_name(),
-            }),
-        }
+        self.get(name).required_str(name, at, || self.keys())
     }
 }
 
@@ -152,10 +184,10 @@ fn classify<'a>(v: simd_json::value::tape::Value<'_, 'a>) -> FieldValue<'a> {
     match v.value_type() {
         ValueType::String => FieldValue::Str(v.into_string().expect("string node")),
         ValueType::Null => FieldValue::Null,
-        ValueType::Bool => FieldValue::Other("a boolean"),
-        ValueType::Array => FieldValue::Other("a list"),
-        ValueType::Object => FieldValue::Other("an object"),
-        _ => FieldValue::Other("a number"),
+        ValueType::Bool => FieldValue::BOOLEAN,
+        ValueType::Array => FieldValue::LIST,
+        ValueType::Object => FieldValue::OBJECT,
+        _ => FieldValue::NUMBER,
     }
 }
 

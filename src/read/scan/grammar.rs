@@ -1,0 +1,465 @@
+//! The JSON grammar (RFC 8259) over a line's bytes, for [`super`]: stepping
+//! over a whole value without building anything (its nesting tracked in a
+//! fixed bit stack), and unescaping a string in place. String bodies, the
+//! bulk of a wide row, are searched a machine word at a time for the only
+//! bytes that matter there: `"`, `\` and control characters.
+
+use std::fmt;
+
+/// How deep containers may nest, counting the line's own object.
+pub const MAX_DEPTH: usize = 1024;
+
+/// What is wrong with a line that is not JSON (in words: `describe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    NotAnObject,
+    ExpectedKey,
+    ExpectedColon,
+    ExpectedValue,
+    ExpectedCommaOrBrace,
+    ExpectedCommaOrBracket,
+    TrailingCharacters,
+    TooDeep,
+    InvalidLiteral,
+    LeadingZero,
+    ExpectedDigit,
+    ExpectedFractionDigit,
+    ExpectedExponentDigit,
+    UnterminatedString,
+    ControlCharacter,
+    InvalidEscape,
+    InvalidUnicodeEscape,
+    UnpairedSurrogate,
+}
+
+impl Problem {
+    fn describe(self) -> &'static str {
+        match self {
+            Problem::NotAnObject => "each line must be a JSON object: expected '{'",
+            Problem::ExpectedKey => "expected a string key",
+            Problem::ExpectedColon => "expected ':'",
+            Problem::ExpectedValue => "expected a value",
+            Problem::ExpectedCommaOrBrace => "expected ',' or '}'",
+            Problem::ExpectedCommaOrBracket => "expected ',' or ']'",
+            Problem::TrailingCharacters => "trailing characters after the object",
+            Problem::TooDeep => "containers nested too deep",
+            Problem::InvalidLiteral => "invalid literal",
+            Problem::LeadingZero => "leading zero in number",
+            Problem::ExpectedDigit => "expected a digit",
+            Problem::ExpectedFractionDigit => "expected a digit after '.'",
+            Problem::ExpectedExponentDigit => "expected a digit in the exponent",
+            Problem::UnterminatedString => "unterminated string",
+            Problem::ControlCharacter => "control character in string",
+            Problem::InvalidEscape => "invalid escape",
+            Problem::InvalidUnicodeEscape => "invalid \\u escape",
+            Problem::UnpairedSurrogate => "unpaired surrogate in \\u escape",
+        }
+    }
+}
+
+/// Where and why a line is not JSON. Displays as `what at byte N`. Eight
+/// bytes, so that a `Result<usize, Fault>` comes back in registers: the
+/// skipping functions return one per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    problem: Problem,
+    at_end: bool,
+    /// The byte offset (lines are at most 1 GiB; larger saturate).
+    at: u32,
+}
+
+impl Fault {
+    /// `problem` at byte `at` of `line`.
+    pub fn new(line: &[u8], problem: Problem, at: usize) -> Self {
+        Fault {
+            problem,
+            at_end: at >= line.len(),
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.problem.describe(), self.at)?;
+        if self.at_end {
+            f.write_str(" (the end of the line)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A byte range of the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// The position of the first byte at or after `pos` that is not JSON
+/// whitespace.
+pub fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// Step over the value starting at `pos` (whitespace already skipped),
+/// checking all of it; returns the position just after it.
+pub fn skip_value(bytes: &[u8], mut pos: usize) -> Result<usize, Fault> {
+    let mut open = Nesting::default();
+    loop {
+        pos = match bytes.get(pos) {
+            Some(b'{') => {
+                open.push(Container::Object, bytes, pos)?;
+                let inner = skip_ws(bytes, pos + 1);
+                if bytes.get(inner) != Some(&b'}') {
+                    pos = member_key(bytes, inner)?;
+                    continue;
+                }
+                open.pop();
+                inner + 1
+            }
+            Some(b'[') => {
+                open.push(Container::Array, bytes, pos)?;
+                let inner = skip_ws(bytes, pos + 1);
+                if bytes.get(inner) != Some(&b']') {
+                    pos = inner;
+                    continue;
+                }
+                open.pop();
+                inner + 1
+            }
+            Some(b'"') => skip_string(bytes, pos)?,
+            Some(b't') => literal(bytes, pos, b"true")?,
+            Some(b'f') => literal(bytes, pos, b"false")?,
+            Some(b'n') => literal(bytes, pos, b"null")?,
+            Some(b'-' | b'0'..=b'9') => number(bytes, pos)?,
+            _ => return Err(Fault::new(bytes, Problem::ExpectedValue, pos)),
+        };
+        match after_value(bytes, pos, &mut open)? {
+            Step::Next(value) => pos = value,
+            Step::Done(end) => return Ok(end),
+        }
+    }
+}
+
+/// What follows a complete value inside [`skip_value`].
+enum Step {
+    /// Another value starts here.
+    Next(usize),
+    /// The outermost value ended here.
+    Done(usize),
+}
+
+/// After a value ending at `pos`: close the containers that end there, and
+/// find where the next element's value starts. (This, `member_key` and
+/// `skip_string` run for every skipped string; inlined, the scan measured
+/// a few percent faster.)
+#[inline(always)]
+fn after_value(bytes: &[u8], mut pos: usize, open: &mut Nesting) -> Result<Step, Fault> {
+    loop {
+        let Some(container) = open.innermost() else {
+            return Ok(Step::Done(pos));
+        };
+        pos = skip_ws(bytes, pos);
+        match (bytes.get(pos), container) {
+            (Some(b','), Container::Array) => return Ok(Step::Next(skip_ws(bytes, pos + 1))),
+            (Some(b','), Container::Object) => {
+                return Ok(Step::Next(member_key(bytes, skip_ws(bytes, pos + 1))?))
+            }
+            (Some(b']'), Container::Array) | (Some(b'}'), Container::Object) => {
+                open.pop();
+                pos += 1;
+            }
+            (_, Container::Array) => {
+                return Err(Fault::new(bytes, Problem::ExpectedCommaOrBracket, pos))
+            }
+            (_, Container::Object) => {
+                return Err(Fault::new(bytes, Problem::ExpectedCommaOrBrace, pos))
+            }
+        }
+    }
+}
+
+/// Step over `"key" :` at `pos`; returns where the member's value starts.
+#[inline(always)]
+fn member_key(bytes: &[u8], pos: usize) -> Result<usize, Fault> {
+    if bytes.get(pos) != Some(&b'"') {
+        return Err(Fault::new(bytes, Problem::ExpectedKey, pos));
+    }
+    let colon = skip_ws(bytes, skip_string(bytes, pos)?);
+    if bytes.get(colon) != Some(&b':') {
+        return Err(Fault::new(bytes, Problem::ExpectedColon, colon));
+    }
+    Ok(skip_ws(bytes, colon + 1))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Array,
+    Object,
+}
+
+/// The open containers of a value being skipped, one bit each (set for an
+/// object), so nesting costs no allocation.
+struct Nesting {
+    depth: usize,
+    objects: [u64; MAX_DEPTH / 64],
+}
+
+impl Default for Nesting {
+    fn default() -> Self {
+        Nesting {
+            depth: 0,
+            objects: [0; MAX_DEPTH / 64],
+        }
+    }
+}
+
+impl Nesting {
+    fn push(&mut self, container: Container, bytes: &[u8], at: usize) -> Result<(), Fault> {
+        // The line's own object is one level.
+        if self.depth + 1 >= MAX_DEPTH {
+            return Err(Fault::new(bytes, Problem::TooDeep, at));
+        }
+        let (word, bit) = (self.depth / 64, self.depth % 64);
+        let mask = 1u64 << bit;
+        match container {
+            Container::Object => self.objects[word] |= mask,
+            Container::Array => self.objects[word] &= !mask,
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn innermost(&self) -> Option<Container> {
+        let top = self.depth.checked_sub(1)?;
+        Some(if self.objects[top / 64] >> (top % 64) & 1 == 1 {
+            Container::Object
+        } else {
+            Container::Array
+        })
+    }
+}
+
+fn literal(bytes: &[u8], pos: usize, word: &[u8]) -> Result<usize, Fault> {
+    if bytes.get(pos..pos + word.len()) == Some(word) {
+        Ok(pos + word.len())
+    } else {
+        Err(Fault::new(bytes, Problem::InvalidLiteral, pos))
+    }
+}
+
+/// Step over a number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+pub fn number(bytes: &[u8], start: usize) -> Result<usize, Fault> {
+    let digits = |from: usize| {
+        from + bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut pos = start + usize::from(bytes.get(start) == Some(&b'-'));
+    pos = match bytes.get(pos) {
+        Some(b'0') if bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) => {
+            return Err(Fault::new(bytes, Problem::LeadingZero, pos))
+        }
+        Some(b'0') => pos + 1,
+        Some(b'1'..=b'9') => digits(pos),
+        _ => return Err(Fault::new(bytes, Problem::ExpectedDigit, pos)),
+    };
+    if bytes.get(pos) == Some(&b'.') {
+        let end = digits(pos + 1);
+        if end == pos + 1 {
+            return Err(Fault::new(bytes, Problem::ExpectedFractionDigit, end));
+        }
+        pos = end;
+    }
+    if let Some(b'e' | b'E') = bytes.get(pos) {
+        pos += 1;
+        if let Some(b'+' | b'-') = bytes.get(pos) {
+            pos += 1;
+        }
+        let end = digits(pos);
+        if end == pos {
+            return Err(Fault::new(bytes, Problem::ExpectedExponentDigit, pos));
+        }
+        pos = end;
+    }
+    Ok(pos)
+}
+
+/// Step over the string whose opening quote is at `open`, checking its
+/// escapes; returns the position after the closing quote.
+#[inline(always)]
+pub fn skip_string(bytes: &[u8], open: usize) -> Result<usize, Fault> {
+    let mut pos = open + 1;
+    loop {
+        pos = find_special(bytes, pos);
+        match bytes.get(pos) {
+            Some(b'"') => return Ok(pos + 1),
+            Some(b'\\') => pos += escape(bytes, pos)?.1 as usize,
+            Some(_) => return Err(Fault::new(bytes, Problem::ControlCharacter, pos)),
+            None => return Err(Fault::new(bytes, Problem::UnterminatedString, open)),
+        }
+    }
+}
+
+/// Unescape the string whose opening quote is at `open` in place: its text
+/// moves down over its escapes (never longer than the text they decode to).
+/// Returns where the unescaped text now is and the position after the
+/// closing quote.
+pub fn unescape_string(bytes: &mut [u8], open: usize) -> Result<(Span, usize), Fault> {
+    let start = open + 1;
+    let (mut read, mut write) = (start, start);
+    loop {
+        let special = find_special(bytes, read);
+        let Some(&byte) = bytes.get(special) else {
+            return Err(Fault::new(bytes, Problem::UnterminatedString, open));
+        };
+        if write != read {
+            bytes.copy_within(read..special, write);
+        }
+        write += special - read;
+        match byte {
+            b'"' => return Ok((Span { start, end: write }, special + 1)),
+            b'\\' => {
+                let (c, len) = escape(bytes, special)?;
+                let next = special + len as usize;
+                write += c.encode_utf8(&mut bytes[write..next]).len();
+                read = next;
+            }
+            _ => return Err(Fault::new(bytes, Problem::ControlCharacter, special)),
+        }
+    }
+}
+
+/// Decode the escape whose backslash is at `pos`: the character, and the
+/// escape's length (kept small, so that the result comes in registers).
+fn escape(bytes: &[u8], pos: usize) -> Result<(char, u32), Fault> {
+    let c = match bytes.get(pos + 1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => return unicode_escape(bytes, pos),
+        _ => return Err(Fault::new(bytes, Problem::InvalidEscape, pos)),
+    };
+    Ok((c, 2))
+}
+
+/// Decode `\uXXXX` at `pos`, or a surrogate pair `\uD8XX\uDCXX`. A lone
+/// surrogate is an error: it is no character, and `&str` cannot hold it.
+fn unicode_escape(bytes: &[u8], pos: usize) -> Result<(char, u32), Fault> {
+    let unpaired = || Fault::new(bytes, Problem::UnpairedSurrogate, pos);
+    let unit = hex4(bytes, pos + 2)
+        .ok_or_else(|| Fault::new(bytes, Problem::InvalidUnicodeEscape, pos))?;
+    let (code, len) = match unit {
+        0xD800..=0xDBFF => {
+            let low = match bytes.get(pos + 6..pos + 8) {
+                Some(b"\\u") => hex4(bytes, pos + 8),
+                _ => None,
+            };
+            match low {
+                Some(low @ 0xDC00..=0xDFFF) => {
+                    (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12)
+                }
+                _ => return Err(unpaired()),
+            }
+        }
+        0xDC00..=0xDFFF => return Err(unpaired()),
+        _ => (unit, 6),
+    };
+    char::from_u32(code).map(|c| (c, len)).ok_or_else(unpaired)
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes
+        .get(at..at + 4)?
+        .iter()
+        .try_fold(0, |code, &b| Some(code << 4 | char::from(b).to_digit(16)?))
+}
+
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+const HIGHS: u64 = ONES * 0x80;
+
+/// The high bit of every byte of `word` that is `"`, `\` or below 0x20.
+/// Exact for the lowest such byte; bytes above it may be flagged falsely
+/// (a borrow from the subtraction), which is all [`find_special`] needs.
+#[inline]
+fn specials(word: u64) -> u64 {
+    // Bytes below `n` (n <= 0x80): the subtraction sets their high bit.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    // Flipping bit 1 turns '"' (0x22) into 0x20 and keeps control bytes
+    // below 0x20, so one comparison finds both.
+    let quote_or_control = below(word ^ (ONES * 0x02), 0x21);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    (quote_or_control | backslash) & HIGHS
+}
+
+/// The little-endian word of an 8-byte slice.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+}
+
+/// The offset of the first flagged byte in a run of words ([`specials`]).
+fn first_flagged(words: &[u64]) -> Option<usize> {
+    let (i, w) = words.iter().enumerate().find(|(_, &w)| w != 0)?;
+    Some(i * 8 + (w.trailing_zeros() / 8) as usize)
+}
+
+/// The position of the first `"`, `\` or control byte at or after `pos`,
+/// or the line's length when there is none. The first word is looked at
+/// inline (most strings are keys and short values); longer text goes to
+/// `find_special_long`.
+#[inline]
+pub fn find_special(bytes: &[u8], pos: usize) -> usize {
+    if let Some(first) = bytes.get(pos..pos + 8) {
+        let w = specials(word(first));
+        if w != 0 {
+            return pos + (w.trailing_zeros() / 8) as usize;
+        }
+        return find_special_long(bytes, pos + 8);
+    }
+    find_special_long(bytes, pos)
+}
+
+/// [`find_special`] through long text: four words a step (which LLVM turns
+/// into SSE2 on x86-64), then single words, then the last few bytes.
+fn find_special_long(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(block) = bytes.get(pos..pos + 32) {
+        let words = [
+            specials(word(&block[..8])),
+            specials(word(&block[8..16])),
+            specials(word(&block[16..24])),
+            specials(word(&block[24..])),
+        ];
+        if words[0] | words[1] | words[2] | words[3] != 0 {
+            return pos + first_flagged(&words).unwrap_or_default();
+        }
+        pos += 32;
+    }
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let w = specials(word(chunk));
+        if w != 0 {
+            return pos + (w.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    let last = bytes.get(pos..).unwrap_or_default();
+    last.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map_or(bytes.len(), |i| pos + i)
+}
