@@ -15,6 +15,7 @@
 //! * [`write`]: atomic, optionally compressed output files.
 //! * [`chat_record`]: reading and splicing finished records (the pipe commands).
 //! * [`records`]: building step-04 records from step-03 rows on the worker pool.
+//! * [`spans`]: where a wide row's needed values lie, so pass 2 reads only those.
 #![deny(missing_docs)]
 
 pub mod chat_record;
@@ -30,6 +31,7 @@ pub mod read;
 pub mod records;
 pub mod render;
 pub mod select;
+pub mod spans;
 pub mod spill;
 pub mod synth;
 pub mod tokenize;

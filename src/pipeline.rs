@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::read::lines::{read_batches, read_batches_blocking, Line, LineError, BATCH_BYTES};
 use crate::read::{open, LineBatch};
 use crate::select::Pick;
+use crate::spans::{compact_line, SpansIndex, ValueSpans};
 
 /// A fixed-size pool for CPU work (parse, render, count).
 #[derive(Clone)]
@@ -107,16 +108,30 @@ pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTa
 /// batches of one file and about [`BATCH_BYTES`] each. Each batch comes
 /// with its picks renumbered to its lines (`row` = line index, first row
 /// 0), the shape [`crate::records::RecordBuilder::build_batch_with`] takes.
-/// A failure to read the picks back is passed on in the stream; a failure
-/// to read a file ends the task with an error naming file and line.
+/// With `compact`, a row whose value spans are known is read as just those
+/// values and handed on as a compact line of the needed columns
+/// ([`crate::spans`]). A failure to read the picks back is passed on in the
+/// stream; a failure to read a file ends the task with an error naming file
+/// and line.
 pub fn spawn_pick_reader(
     files: Vec<PathBuf>,
     picks: impl Iterator<Item = std::io::Result<Pick>> + Send + 'static,
+    compact: Option<CompactRows>,
     depth: usize,
 ) -> (PickedStream, ReaderTask) {
     let (tx, rx) = mpsc::channel(depth.max(1));
-    let task = tokio::task::spawn_blocking(move || read_picks(&files, picks, &tx));
+    let task =
+        tokio::task::spawn_blocking(move || read_picks(&files, picks, compact.as_ref(), &tx));
     (tokio_stream::wrappers::ReceiverStream::new(rx), task)
+}
+
+/// What reading picked rows as compact lines takes: where each row's
+/// values are, and the names of the columns they belong to.
+pub struct CompactRows {
+    /// Per row, where its needed values are.
+    pub spans: SpansIndex,
+    /// The columns, in the order of the spans.
+    pub columns: Vec<String>,
 }
 
 /// Batches of picked rows, each with its picks (or the error that stopped
@@ -129,6 +144,7 @@ pub type PickedBatch = (LineBatch, std::io::Result<Option<Vec<Pick>>>);
 fn read_picks(
     files: &[PathBuf],
     picks: impl Iterator<Item = std::io::Result<Pick>>,
+    compact: Option<&CompactRows>,
     tx: &mpsc::Sender<PickedBatch>,
 ) -> Result<u64, LineError> {
     let paths: Vec<Arc<PathBuf>> = files.iter().cloned().map(Arc::new).collect();
@@ -158,7 +174,13 @@ fn read_picks(
         }
         let (_, batch, mine) = current
             .get_or_insert_with(|| (file, LineBatch::new(paths[file].clone(), 0), Vec::new()));
-        read_line_at(&mut handles[file], &paths[file], &pick, batch)?;
+        let spans = compact.map_or_else(ValueSpans::default, |c| c.spans.get(pick.row));
+        match compact {
+            Some(c) if spans.fits(pick.place.len as usize) => {
+                read_values_at(&mut handles[file], &paths[file], &pick, &spans, c, batch)?;
+            }
+            _ => read_line_at(&mut handles[file], &paths[file], &pick, batch)?,
+        }
         mine.push(Pick {
             row: mine.len() as u64,
             ..pick
@@ -177,28 +199,78 @@ fn read_line_at(
     batch: &mut LineBatch,
 ) -> Result<(), LineError> {
     use std::os::unix::fs::FileExt;
-    let io_err = |source| LineError::Io {
-        path: path.display().to_string(),
-        line: pick.place.line_no,
-        source,
-    };
-    if handle.is_none() {
-        *handle = Some(std::fs::File::open(path).map_err(|source| LineError::Open {
-            path: path.display().to_string(),
-            source,
-        })?);
-    }
-    let file = handle.as_ref().expect("opened above");
+    let file = open_once(handle, path)?;
     let start = batch.data.len();
     batch.data.resize(start + pick.place.len as usize, 0);
     file.read_exact_at(&mut batch.data[start..], pick.place.offset)
-        .map_err(io_err)?;
+        .map_err(|source| pick_read_error(path, pick, source))?;
     batch.lines.push(Line {
         start,
         end: batch.data.len(),
         line_no: pick.place.line_no,
     });
     Ok(())
+}
+
+/// Append the compact line of the row `pick` names to `batch`: only the
+/// values `spans` locates, read with one `pread` per group of neighbours.
+fn read_values_at(
+    handle: &mut Option<std::fs::File>,
+    path: &Path,
+    pick: &Pick,
+    spans: &ValueSpans,
+    compact: &CompactRows,
+    batch: &mut LineBatch,
+) -> Result<(), LineError> {
+    use std::os::unix::fs::FileExt;
+    let file = open_once(handle, path)?;
+    let reads = spans.reads();
+    let mut bytes = Vec::with_capacity(reads.iter().map(|r| r.len()).sum());
+    for r in &reads {
+        let at = bytes.len();
+        bytes.resize(at + r.len(), 0);
+        file.read_exact_at(&mut bytes[at..], pick.place.offset + r.start as u64)
+            .map_err(|source| pick_read_error(path, pick, source))?;
+    }
+    let mut rest = bytes.as_slice();
+    let chunks: Vec<_> = reads
+        .into_iter()
+        .map(|r| {
+            let (chunk, after) = rest.split_at(r.len());
+            rest = after;
+            (r, chunk)
+        })
+        .collect();
+    let start = batch.data.len();
+    compact_line(&compact.columns, spans, &chunks, &mut batch.data);
+    batch.lines.push(Line {
+        start,
+        end: batch.data.len(),
+        line_no: pick.place.line_no,
+    });
+    Ok(())
+}
+
+/// The file behind `handle`, opened on first use.
+fn open_once<'h>(
+    handle: &'h mut Option<std::fs::File>,
+    path: &Path,
+) -> Result<&'h std::fs::File, LineError> {
+    if handle.is_none() {
+        *handle = Some(std::fs::File::open(path).map_err(|source| LineError::Open {
+            path: path.display().to_string(),
+            source,
+        })?);
+    }
+    Ok(handle.as_ref().expect("opened above"))
+}
+
+fn pick_read_error(path: &Path, pick: &Pick, source: std::io::Error) -> LineError {
+    LineError::Io {
+        path: path.display().to_string(),
+        line: pick.place.line_no,
+        source,
+    }
 }
 
 /// Batches as they are read.

@@ -14,6 +14,7 @@ use crate::read::fields::{location, FieldValue};
 use crate::read::scan::{Scanner, TopLevel};
 use crate::read::LineBatch;
 use crate::select::{IndexEntry, Pick, Sampler};
+use crate::spans::ValueSpans;
 
 /// The token count of a conversation: template, then tokenizer.
 pub trait TokenLength: Send + Sync {
@@ -67,6 +68,11 @@ pub struct BuiltBatch {
 pub struct IndexedBatch {
     /// One entry per kept summary row.
     pub entries: Vec<IndexEntry>,
+    /// Row ordinal of the batch's first line.
+    pub first_row: u64,
+    /// Per line of the batch, where its needed values are (unknown for
+    /// rows not kept), in the order of [`RowReader::needed_columns`].
+    pub spans: Vec<ValueSpans>,
     /// Rows dropped by the GPT-OSS filter.
     pub dropped: u64,
     /// Rows set aside under [`OnError::Skip`].
@@ -178,17 +184,30 @@ impl RowReader {
         sampler: Sampler,
         on_error: OnError,
     ) -> Result<IndexedBatch, RowError> {
-        let mut out = IndexedBatch::default();
+        let mut out = IndexedBatch {
+            first_row: batch.first_row,
+            ..IndexedBatch::default()
+        };
         let policy = Policy::new(on_error, &batch);
+        let needed = self.needed_columns(dataset);
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
             let place = batch.row_place(i);
             let entry = with_row(&mut batch, i, |line, at| {
-                Ok(self.fields(dataset, line, at)?.map(|f| IndexEntry {
+                let kept = self.fields(dataset, line, at)?.map(|f| IndexEntry {
                     place,
                     ..sampler.entry(f.raw_document, f.document, row)
-                }))
+                });
+                let spans = kept.map_or_else(ValueSpans::default, |_| {
+                    ValueSpans::new(needed.iter().map(|c| line.extent(c)))
+                });
+                Ok((kept, spans))
             });
+            let (entry, spans) = match entry {
+                Ok((kept, spans)) => (Ok(kept), spans),
+                Err(e) => (Err(e), ValueSpans::default()),
+            };
+            out.spans.push(spans);
             match policy.settle(entry, &batch.lines[i], &mut out.rejected)? {
                 Some(Some(e)) => out.entries.push(e),
                 Some(None) => out.dropped += 1,
@@ -196,6 +215,29 @@ impl RowReader {
             }
         }
         Ok(out)
+    }
+
+    /// The columns [`RowReader::fields`] reads from a row of `dataset`, in
+    /// the order [`ValueSpans`] keeps them, without repeats.
+    pub fn needed_columns(&self, dataset: Dataset) -> Vec<String> {
+        let c = &self.columns;
+        let mut names = vec![
+            c.question.as_str(),
+            &c.response,
+            &c.document,
+            c.raw_for(dataset),
+            &c.document_outline,
+        ];
+        if dataset.is_sampled() {
+            names.push(&c.reasoning);
+        }
+        let mut needed: Vec<String> = Vec::with_capacity(names.len());
+        for name in names {
+            if !needed.iter().any(|n| n == name) {
+                needed.push(name.to_owned());
+            }
+        }
+        needed
     }
 
     /// The checked columns of a row; `None` when the GPT-OSS filter drops it.

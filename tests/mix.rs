@@ -258,7 +258,8 @@ fn same_bytes_whatever_the_thread_count_and_seed_matters() {
 /// Pass 2 reads picked rows of all-plain datasets at the places pass 1
 /// recorded, and streams datasets with compressed files: both must give
 /// the same bytes. The fixture mixes plain, gzip and zstd files in every
-/// dataset; its decompressed copy is all plain.
+/// dataset; its decompressed copy is all plain, so there picked summary
+/// rows are read as just their needed values (compact lines).
 #[test]
 fn reading_picks_at_their_places_gives_the_streamed_bytes() {
     let plain = tempdir();

@@ -25,11 +25,13 @@ pub struct Scanner {
     members: Vec<Member>,
 }
 
-/// One top-level member: where its (unescaped) key is, and its value.
+/// One top-level member: where its (unescaped) key is, its value, and
+/// where the value's JSON text was before unescaping.
 #[derive(Debug, Clone, Copy)]
 struct Member {
     key: Span,
     value: Slot,
+    extent: Span,
 }
 
 /// A top-level value, by place in the line.
@@ -99,8 +101,16 @@ fn read_object(line: &mut [u8], members: &mut Vec<Member>) -> Result<(), Fault> 
             if line.get(colon) != Some(&b':') {
                 return Err(Fault::new(line, Problem::ExpectedColon, colon));
             }
-            let (value, after_value) = read_value(line, skip_ws(line, colon + 1))?;
-            members.push(Member { key, value });
+            let start = skip_ws(line, colon + 1);
+            let (value, after_value) = read_value(line, start)?;
+            members.push(Member {
+                key,
+                value,
+                extent: Span {
+                    start,
+                    end: after_value,
+                },
+            });
             pos = skip_ws(line, after_value);
             match line.get(pos) {
                 Some(b',') => pos = skip_ws(line, pos + 1),
@@ -149,6 +159,13 @@ impl<'a> TopLevel<'_, 'a> {
             Slot::Number(span) => unsigned_integer(self.text(span)),
             _ => None,
         })
+    }
+
+    /// Where the JSON text of top-level key `name`'s value (its first
+    /// occurrence) lay in the line as it was read, before strings were
+    /// unescaped in place: those bytes of the file are the value verbatim.
+    pub fn extent(&self, name: &str) -> Option<std::ops::Range<usize>> {
+        self.find(name).map(|m| m.extent.start..m.extent.end)
     }
 
     /// Every top-level key, in file order (for error messages).

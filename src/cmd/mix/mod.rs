@@ -59,7 +59,10 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         return Ok(());
     }
     // The counter's tables are built while pass 1 reads.
-    let loading = tokio::task::spawn_blocking(move || tokenizer.build());
+    let loading = tokio::task::spawn_blocking(move || {
+        let building = Instant::now();
+        tokenizer.build().map(|t| (t, building.elapsed()))
+    });
     let spill = spill_dir(&plan)?;
     let pool = WorkerPool::new(plan.threads);
     let rows = Arc::new(RowReader {
@@ -67,10 +70,16 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         gpt_oss: plan.gpt_oss,
     });
     let mut rejects = rejects::Rejects::new(&dir, plan.on_error)?;
-    let (selections, tokenizer) = tokio::try_join!(
+    let (selections, (tokenizer, built_in)) = tokio::try_join!(
         index_all(&plan, &pool, &rows, &found, spill.path(), &mut rejects),
         async { loading.await.context("tokenizer loading failed")? },
     )?;
+    plan.log(&format!(
+        "pass 1 (index and draw): {:.2} s; tokenizer tables built alongside in {:.2} s",
+        started.elapsed().as_secs_f64(),
+        built_in.as_secs_f64()
+    ));
+    let pass2_started = Instant::now();
     let feasibility = decide_cuts(&plan, &selections)?;
     let (carried, stale) = split_up_to_date(&plan, previous.as_ref(), &feasibility.feasible, &dir);
     let builder = Arc::new(RecordBuilder {
@@ -90,6 +99,10 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         progress: &progress,
     };
     let outcome = pass.write_cuts(selections, &stale, &mut rejects).await?;
+    plan.log(&format!(
+        "pass 2 (build and write): {:.2} s",
+        pass2_started.elapsed().as_secs_f64()
+    ));
     progress.finish();
     let skipped = if plan.on_error == OnError::Skip {
         rejects.manifest()

@@ -13,8 +13,10 @@ use crate::format::Dataset;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::DatasetFiles;
+use crate::records::OnError;
 use crate::records::RowReader;
 use crate::select::{self, GroupStats, Pick, Sampler};
+use crate::spans::{SpansIndex, SpansWriter};
 use crate::spill::{ExternalSorter, Sorted};
 
 /// The draw for one summary dataset.
@@ -32,6 +34,10 @@ pub struct Selection {
     /// Whether every indexed row has a known place (all files plain), so
     /// pass 2 can read just the picked rows.
     pub seekable: bool,
+    /// Where each row's needed values are, so pass 2 can read just those
+    /// (seekable datasets under `--on-error fail`, whose rejects need no
+    /// original rows).
+    pub spans: Option<SpansIndex>,
 }
 
 /// Index `files` and draw.
@@ -55,17 +61,21 @@ pub async fn index_dataset(
         worker.index_batch(dataset, batch, sampler, on_error)
     });
     let mut index = ExternalSorter::new(spill, plan.sort_budget());
+    let spill_err = "cannot spill the index; check --spill-dir";
+    let mut spans = SpansWriter::create(spill).context(spill_err)?;
     let mut dropped = 0;
     let mut seekable = true;
     while let Some(batch) = indexed.next().await {
         let batch = batch?;
         dropped += batch.dropped;
         rejects.add(batch.rejected).await?;
+        debug_assert_eq!(batch.first_row, spans.rows(), "batches arrive in row order");
+        for row in &batch.spans {
+            spans.push(row).context(spill_err)?;
+        }
         for entry in batch.entries {
             seekable &= entry.place.is_known();
-            index
-                .push(entry)
-                .context("cannot spill the index; check --spill-dir")?;
+            index.push(entry).context(spill_err)?;
         }
     }
     let rows = reader.await.context("reader task failed")??;
@@ -78,6 +88,10 @@ pub async fn index_dataset(
         .await
         .context("selection task failed")?
         .context("cannot sort the index on disk; check --spill-dir")?;
+    let spans = (seekable && plan.on_error == OnError::Fail)
+        .then(|| spans.finish())
+        .transpose()
+        .context(spill_err)?;
     Ok(Selection {
         dataset: files.dataset,
         picks,
@@ -85,5 +99,6 @@ pub async fn index_dataset(
         dropped,
         rows,
         seekable,
+        spans,
     })
 }

@@ -15,7 +15,7 @@ use super::args::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
 use crate::format::{cut_file_name, Dataset};
-use crate::pipeline::{spawn_pick_reader, spawn_reader, PickedBatch, WorkerPool};
+use crate::pipeline::{spawn_pick_reader, spawn_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::{DatasetFiles, Discovery};
 use crate::read::LineBatch;
@@ -138,7 +138,12 @@ impl Pass2<'_> {
         let known_rows = selection.as_ref().map(|s| s.rows);
         let (with_picks, reader): (BoxStream<'static, PickedBatch>, _) = match selection {
             Some(s) if s.seekable => {
-                let (picked, reader) = spawn_pick_reader(files.files.clone(), s.picks, depth);
+                let compact = s.spans.map(|spans| CompactRows {
+                    spans,
+                    columns: self.builder.rows.needed_columns(files.dataset),
+                });
+                let (picked, reader) =
+                    spawn_pick_reader(files.files.clone(), s.picks, compact, depth);
                 (picked.inspect(show).boxed(), reader)
             }
             selection => {
