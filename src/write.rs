@@ -2,6 +2,10 @@
 //! to a temp file beside the destination (`.NAME.partial-XXXX`), through a
 //! large buffer and, when the name ends in `.gz`/`.zst`, an async-compression
 //! encoder; [`OutputFile::commit`] finishes the stream, fsyncs and renames.
+//! While a file grows, a blocking task syncs what has reached it every
+//! [`SYNC_EVERY`] bytes, so the final fsync waits only for the tail: on
+//! virtual disks one fsync of a large new file costs ~0.1 s however early
+//! its pages were written back.
 //! Dropping an uncommitted output removes its temp file, so an error never
 //! leaves a half-written file under the final name. `-` writes to stdout.
 
@@ -16,6 +20,9 @@ use crate::read::open::Compression;
 
 /// Write buffer: stdout and files are written in large blocks.
 const WRITE_BUFFER: usize = 1 << 20;
+
+/// Bytes written between two background syncs.
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// Prefix of temp files, so stale ones from a killed run can be recognised.
 pub const PARTIAL_MARK: &str = ".partial-";
@@ -56,6 +63,35 @@ pub struct OutputFile {
     temp: Option<tempfile::TempPath>,
     bytes: u64,
     finished: bool,
+    syncing: Option<BackgroundSync>,
+}
+
+/// Syncs a growing file in the background: at most one sync at a time.
+struct BackgroundSync {
+    file: std::sync::Arc<std::fs::File>,
+    /// Byte count when the last sync was started.
+    started_at: u64,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl BackgroundSync {
+    /// Start a sync if `bytes` grew enough and none is running.
+    fn poke(&mut self, bytes: u64) {
+        let idle = self.running.as_ref().is_none_or(|r| r.is_finished());
+        if idle && bytes - self.started_at >= SYNC_EVERY {
+            self.started_at = bytes;
+            let file = self.file.clone();
+            // Its outcome is seen by the final fsync, which reports errors.
+            self.running = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+        }
+    }
+
+    /// Wait for the running sync, if any.
+    async fn settle(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.await;
+        }
+    }
 }
 
 impl OutputFile {
@@ -71,6 +107,7 @@ impl OutputFile {
                 temp: None,
                 bytes: 0,
                 finished: false,
+                syncing: None,
             });
         }
         let dir = match target.parent() {
@@ -88,6 +125,11 @@ impl OutputFile {
             .tempfile_in(dir)
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
+        let syncing = file.try_clone().ok().map(|f| BackgroundSync {
+            file: std::sync::Arc::new(f),
+            started_at: 0,
+            running: None,
+        });
         let sink = wrap(Box::pin(tokio::fs::File::from_std(file)), kind);
         Ok(OutputFile {
             sink,
@@ -95,12 +137,16 @@ impl OutputFile {
             temp: Some(path),
             bytes: 0,
             finished: false,
+            syncing,
         })
     }
 
     /// Append bytes.
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         self.bytes += bytes.len() as u64;
+        if let Some(syncing) = &mut self.syncing {
+            syncing.poke(self.bytes);
+        }
         self.sink
             .write_all(bytes)
             .await
@@ -121,6 +167,9 @@ impl OutputFile {
         }
         let err = |e| WriteError::new(&self.target, e);
         self.sink.shutdown().await.map_err(err)?;
+        if let Some(syncing) = &mut self.syncing {
+            syncing.settle().await;
+        }
         if let Some(temp) = &self.temp {
             std::fs::File::open(temp)
                 .and_then(|f| f.sync_all())
