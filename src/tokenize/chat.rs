@@ -142,6 +142,8 @@ fn files_manifest(resolved: &ResolvedTokenizer) -> Value {
 /// HF `tokenizers`, which either loads it or reports the error with the
 /// file's place.
 fn fast_counter(json: &[u8]) -> Option<Box<dyn TokenCount>> {
-    let fast = super::fast::FastCounter::from_tokenizer_json(json).ok()??;
+    use super::fast::stored;
+    let dir = stored::cache_dir(|k| std::env::var_os(k));
+    let fast = stored::load_or_build(json, dir.as_deref()).ok()??;
     Some(Box::new(fast))
 }

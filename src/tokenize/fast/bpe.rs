@@ -12,6 +12,8 @@ use rustc_hash::FxBuildHasher;
 use super::config::TokenStr;
 use super::FastError;
 
+use super::stored::{put_bytes, put_u32, Reader};
+
 /// `(left id << 32 | right id)` → `(rank, merged id)`.
 type MergeMap = HashMap<u64, (u32, u32), FxBuildHasher>;
 
@@ -125,6 +127,55 @@ impl Bpe {
             merges: merge_map,
             whole,
         }))
+    }
+
+    /// Append the tables to `out` (see [`super::stored`]).
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
+        for id in self.byte_ids {
+            put_u32(out, id);
+        }
+        out.extend_from_slice(&(self.merges.len() as u64).to_le_bytes());
+        for (&pair, &(rank, id)) in &self.merges {
+            out.extend_from_slice(&pair.to_le_bytes());
+            put_u32(out, rank);
+            put_u32(out, id);
+        }
+        put_u32(out, self.whole.len() as u32);
+        for (bytes, &id) in &self.whole {
+            put_u32(out, id);
+            put_bytes(out, bytes);
+        }
+    }
+
+    /// Read back what [`Bpe::encode`] wrote; `None` when it is cut short.
+    pub(super) fn decode(r: &mut Reader<'_>) -> Option<Bpe> {
+        let mut byte_ids = [0u32; 256];
+        for id in &mut byte_ids {
+            *id = r.u32()?;
+        }
+        let count = usize::try_from(r.u64()?).ok()?;
+        let mut merges = HashMap::with_capacity_and_hasher(count.min(1 << 24), FxBuildHasher);
+        for _ in 0..count {
+            let (pair, rank, id) = (r.u64()?, r.u32()?, r.u32()?);
+            merges.insert(pair, (rank, id));
+        }
+        let count = r.u32()? as usize;
+        let mut whole = HashMap::with_capacity_and_hasher(count.min(1 << 24), FxBuildHasher);
+        for _ in 0..count {
+            let id = r.u32()?;
+            whole.insert(Box::from(r.bytes()?), id);
+        }
+        Some(Bpe {
+            byte_ids,
+            merges,
+            whole,
+        })
+    }
+
+    /// Whether `other` holds the same tables.
+    #[cfg(test)]
+    pub(super) fn same_tables(&self, other: &Bpe) -> bool {
+        self.byte_ids == other.byte_ids && self.merges == other.merges && self.whole == other.whole
     }
 
     /// The number of tokens HF's BPE produces for `piece`.

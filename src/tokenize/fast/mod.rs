@@ -6,7 +6,8 @@
 //! ([`cache`]), plus the post-processor's added tokens — but never builds
 //! token ids or offsets. Which `tokenizer.json` shapes it supports is
 //! decided from the JSON ([`config`]); for any other the constructor returns
-//! `Ok(None)` and callers use the HF counter (`hf::HfCounter`).
+//! `Ok(None)` and callers use the HF counter (`hf::HfCounter`). The built
+//! tables can be kept on disk between runs ([`stored`]).
 //!
 //! ```no_run
 //! use knowmix::tokenize::{fast::FastCounter, TokenCount};
@@ -21,6 +22,7 @@ pub mod cache;
 pub mod config;
 pub mod special;
 pub mod split;
+pub mod stored;
 pub mod unicode;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,23 +69,37 @@ impl FastCounter {
     /// model or post-processor the fast path does not support (detected
     /// from the JSON, never guessed) so callers fall back to HF.
     pub fn from_tokenizer_json(json: &[u8]) -> Result<Option<FastCounter>, FastError> {
-        let Some(spec) = config::parse(json)? else {
-            return Ok(None);
-        };
-        if !ids_are_unique(&spec) {
+        match config::parse(json)? {
+            Some(spec) => FastCounter::from_spec(&spec),
+            None => Ok(None),
+        }
+    }
+
+    /// Builds a counter from a parsed `tokenizer.json`.
+    pub fn from_spec(spec: &config::Spec<'_>) -> Result<Option<FastCounter>, FastError> {
+        if !ids_are_unique(spec) {
             return Ok(None);
         }
         let Some(bpe) = Bpe::new(&spec.vocab, &spec.merges, spec.ignore_merges)? else {
             return Ok(None);
         };
+        FastCounter::from_parts(spec.flavor, &spec.added, bpe, spec.template_tokens).map(Some)
+    }
+
+    fn from_parts(
+        flavor: Flavor,
+        added: &[String],
+        bpe: Bpe,
+        template_tokens: usize,
+    ) -> Result<FastCounter, FastError> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        Ok(Some(FastCounter {
+        Ok(FastCounter {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            flavor: spec.flavor,
-            special: SpecialSplitter::new(&spec.added)?,
+            flavor,
+            special: SpecialSplitter::new(added)?,
             bpe,
-            template_tokens: spec.template_tokens,
-        }))
+            template_tokens,
+        })
     }
 }
 
