@@ -130,34 +130,83 @@ pub fn push_python_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Append `s` as a JSON string literal (with quotes) in the given style.
-/// Runs of plain ASCII are found eight bytes at a time and copied whole.
+/// Runs of plain ASCII are found 16 bytes at a time ([`plain_run_end`])
+/// and copied whole; each other char is escaped on its own.
 pub fn push_json_string(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
-    let mut plain_from = 0;
     let mut i = 0;
     while i < bytes.len() {
-        while let Some(word) = bytes.get(i..i + 8) {
-            if !word_is_plain(u64::from_le_bytes(word.try_into().expect("8 bytes")), style) {
-                break;
-            }
-            i += 8;
-        }
-        let Some(&b) = bytes.get(i) else { break };
-        if b < 0x80 && is_plain_ascii(b, style) {
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&bytes[plain_from..i]);
+        let end = plain_run_end(bytes, i, style);
+        out.extend_from_slice(&bytes[i..end]);
+        let Some(&b) = bytes.get(end) else { break };
         let len = utf8_len(b);
-        let ch = s[i..i + len].chars().next().expect("char boundary");
+        let ch = s[end..end + len].chars().next().expect("char boundary");
         push_escape(out, ch);
-        i += len;
-        plain_from = i;
+        i = end + len;
     }
-    out.extend_from_slice(&bytes[plain_from..]);
     out.push(b'"');
+}
+
+/// The first position at or after `from` whose byte is not written as
+/// itself (`bytes.len()` when none): SSE2 compares 16 bytes at a time
+/// where the target has it (every x86-64 does), else words of 8 (SWAR).
+fn plain_run_end(bytes: &[u8], mut from: usize, style: JsonStyle) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        from = sse2::plain_run_end(bytes, from, style);
+    }
+    while let Some(word) = bytes.get(from..from + 8) {
+        if !word_is_plain(u64::from_le_bytes(word.try_into().expect("8 bytes")), style) {
+            break;
+        }
+        from += 8;
+    }
+    while let Some(&b) = bytes.get(from) {
+        if !is_plain_ascii(b, style) {
+            break;
+        }
+        from += 1;
+    }
+    from
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use super::JsonStyle;
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// Like [`super::plain_run_end`], 16 bytes at a time; stops at the
+    /// first block holding a special byte (or too short a tail), leaving
+    /// the rest to the scalar steps.
+    pub fn plain_run_end(bytes: &[u8], mut from: usize, style: JsonStyle) -> usize {
+        let styled = match style {
+            JsonStyle::PythonAscii => 0x7f,
+            JsonStyle::Pandas => b'/',
+        };
+        while from + 16 <= bytes.len() {
+            // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes
+            // at `from`, which are in bounds (checked above).
+            let mask = unsafe {
+                let block = _mm_loadu_si128(bytes.as_ptr().add(from).cast::<__m128i>());
+                let eq = |b: u8| _mm_cmpeq_epi8(block, _mm_set1_epi8(b as i8));
+                // Signed: bytes 0x80..=0xff are negative, so this one
+                // compare finds both control bytes and non-ASCII ones.
+                let low = _mm_cmplt_epi8(block, _mm_set1_epi8(0x20));
+                let quote_or_slash = _mm_or_si128(eq(b'"'), eq(b'\\'));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote_or_slash), eq(styled)))
+            };
+            if mask != 0 {
+                return from + mask.trailing_zeros() as usize;
+            }
+            from += 16;
+        }
+        from
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -226,10 +275,8 @@ fn push_escape(out: &mut Vec<u8>, ch: char) {
 }
 
 fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX[usize::from((unit >> shift) & 0xf)]);
-    }
+    let hex = |shift: u16| HEX[usize::from((unit >> shift) & 0xf)];
+    out.extend_from_slice(&[b'\\', b'u', hex(12), hex(8), hex(4), hex(0)]);
 }
 
 /// One chat turn as written in an output record's `messages`.

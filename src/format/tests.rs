@@ -126,7 +126,7 @@ fn pandas_json_escapes_slash_and_keeps_del() {
     assert_eq!(p("\u{10FFFF}"), r#""\udbff\udfff""#);
 }
 
-/// The escaping rules one char at a time, as the word-at-a-time writer
+/// The escaping rules one char at a time, as the block-at-a-time writer
 /// must reproduce them.
 fn reference_json(s: &str, style: JsonStyle) -> String {
     let mut out = String::from("\"");
@@ -156,8 +156,8 @@ fn reference_json(s: &str, style: JsonStyle) -> String {
 
 proptest::proptest! {
     #[test]
-    fn word_at_a_time_escaping_matches_the_rules(
-        s in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,24}){0,40}"
+    fn block_at_a_time_escaping_matches_the_rules(
+        s in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,40}){0,40}"
     ) {
         for style in [JsonStyle::PythonAscii, JsonStyle::Pandas] {
             proptest::prop_assert_eq!(json(&s, style), reference_json(&s, style));
