@@ -24,14 +24,22 @@ const SHORT: usize = 23;
 struct ShortKey([u64; 3]);
 
 impl ShortKey {
+    /// Whole words are loaded as such and the last partial one byte by
+    /// byte: no call to `memcpy` for a few bytes.
     #[inline]
     fn new(piece: &[u8]) -> ShortKey {
-        let mut buf = [0u8; 24];
-        buf[..piece.len()].copy_from_slice(piece);
-        buf[SHORT] = piece.len() as u8;
-        let word =
-            |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        ShortKey([word(0), word(1), word(2)])
+        let mut words = [0u64; 3];
+        let (whole, tail) = piece.split_at(piece.len() & !7);
+        for (word, chunk) in words.iter_mut().zip(whole.chunks_exact(8)) {
+            *word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        }
+        let mut last = 0u64;
+        for (j, &b) in tail.iter().enumerate() {
+            last |= u64::from(b) << (8 * j);
+        }
+        words[whole.len() / 8] |= last;
+        words[2] |= (piece.len() as u64) << 56;
+        ShortKey(words)
     }
 }
 
@@ -108,6 +116,24 @@ pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut PieceCache) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_keys_are_the_zero_padded_bytes_and_length() {
+        let bytes: Vec<u8> = (1..=SHORT as u8)
+            .map(|b| b.wrapping_mul(37) | 0x80)
+            .collect();
+        for len in 0..=SHORT {
+            let mut buf = [0u8; 24];
+            buf[..len].copy_from_slice(&bytes[..len]);
+            buf[SHORT] = len as u8;
+            let word = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap());
+            assert_eq!(
+                ShortKey::new(&bytes[..len]).0,
+                [word(0), word(1), word(2)],
+                "{len}"
+            );
+        }
+    }
 
     #[test]
     fn caches_and_bypasses_long_pieces() {
