@@ -16,6 +16,10 @@
 # Settings (environment): CUT_SIZES (5,50), QA_PER_DOC (3), SAVE_GPT_OSS_FORMAT
 # (false), TOKENIZER (fixtures/tokenizers/llama-3.1-instruct), SEED (1),
 # SYNTH_FLAGS (extra `knowmix synth` flags), KEEP=1 keeps outputs.
+#
+# The fast counter's tables are cached in $WORK/cache (KNOWMIX_CACHE_DIR),
+# filled by one untimed run first; the `knowmix-t2-nocache` line times runs
+# with the cache off (every run builds the tables, as a first run does).
 set -euo pipefail
 
 SIZE=${1:?usage: scripts/scale.sh SIZE (e.g. 800MB)}
@@ -93,6 +97,16 @@ bench() {
 }
 
 echo "== knowmix mix"
+export KNOWMIX_CACHE_DIR=$WORK/cache
+rm -rf "$KNOWMIX_CACHE_DIR"
+"$KNOWMIX" mix --input "$CORPUS" --output "$WORK/out-warmup" --tokenizer "$TOKENIZER" \
+    --cut-sizes "$CUT_SIZES" --quiet > /dev/null 2>&1 || true
+rm -rf "$WORK/out-warmup"
+# shellcheck disable=SC2046
+KNOWMIX_CACHE_DIR="" bench "knowmix-t2-nocache" "$RUNS" "$KNOWMIX" mix --input "$CORPUS" \
+    --output "$WORK/out-knowmix-t2-nocache" --tokenizer "$TOKENIZER" --cut-sizes "$CUT_SIZES" \
+    --qa-per-doc "$QA_PER_DOC" --seed "$SEED" --threads 2 --quiet \
+    $([[ $SAVE_GPT_OSS_FORMAT == true ]] && echo --gpt-oss) || true
 BEST=""
 for t in $THREADS; do
     # shellcheck disable=SC2046
