@@ -239,6 +239,22 @@ fn cuts_are_nested() {
     assert!(lines(2).is_subset(&lines(3)));
 }
 
+/// A cut's bytes do not depend on which other cuts are asked for: larger
+/// ones (feasible or not) draw deeper, and pass 2 builds only the rows of
+/// the feasible ones.
+#[test]
+fn a_cut_is_the_same_whatever_else_is_asked() {
+    let cut_2 = |sizes: &str| {
+        let out = tempfile::tempdir().unwrap();
+        run_mix(out.path(), &["--cut-sizes", sizes]).success();
+        std::fs::read(out.path().join("training_mix/combined_cut_2x.jsonl")).unwrap()
+    };
+    let alone = cut_2("2");
+    assert!(!alone.is_empty());
+    assert_eq!(alone, cut_2("2,3"));
+    assert_eq!(alone, cut_2("2,1000"));
+}
+
 #[test]
 fn same_bytes_whatever_the_thread_count_and_seed_matters() {
     let bytes = |threads: &str, seed: &str| {

@@ -100,13 +100,16 @@ impl Pass2<'_> {
         let mut outcome = Outcome::default();
         let mut selections: BTreeMap<Dataset, Selection> =
             selections.into_iter().map(|s| (s.dataset, s)).collect();
+        // Picks are drawn for the largest requested cut; rows beyond the
+        // largest feasible one go to no file, so they are never built.
+        let level_limit = feasible.iter().copied().max().unwrap_or(0);
         for files in &self.found.datasets {
             let selection = selections.remove(&files.dataset);
             if let Some(s) = &selection {
                 *outcome.dropped.entry(files.dataset).or_default() += s.dropped;
             }
             let written = self
-                .write_dataset(files, selection, &mut cuts, rejects)
+                .write_dataset(files, selection, level_limit, &mut cuts, rejects)
                 .await?;
             outcome.rows.insert(files.dataset, written.rows);
             if !files.dataset.is_sampled() {
@@ -120,13 +123,14 @@ impl Pass2<'_> {
         Ok(outcome)
     }
 
-    /// Build one dataset's records (all rows, or the selection's picks)
-    /// and append them. Picks in plain files are read at their places;
+    /// Build one dataset's records (all rows, or the selection's picks
+    /// below `level_limit`) and append them. Picks in plain files are read at their places;
     /// otherwise the files are streamed and the picks matched by row.
     async fn write_dataset(
         &self,
         files: &DatasetFiles,
         selection: Option<Selection>,
+        level_limit: u32,
         cuts: &mut OpenCuts,
         rejects: &mut Rejects,
     ) -> anyhow::Result<DatasetWritten> {
@@ -142,13 +146,14 @@ impl Pass2<'_> {
                     spans,
                     columns: self.builder.rows.needed_columns(files.dataset),
                 });
+                let picks = below_level(s.picks, level_limit);
                 let (picked, reader) =
-                    spawn_pick_reader(files.files.clone(), s.picks, compact, depth);
+                    spawn_pick_reader(files.files.clone(), picks, compact, depth);
                 (picked.inspect(show).boxed(), reader)
             }
             selection => {
                 let (batches, reader) = spawn_reader(files.files.clone(), depth);
-                let picks = selection.map(|s| s.picks.peekable());
+                let picks = selection.map(|s| below_level(s.picks, level_limit).peekable());
                 (
                     batches.map(attach_picks(picks)).inspect(show).boxed(),
                     reader,
@@ -189,7 +194,17 @@ struct DatasetWritten {
     tallies: Vec<Tally>,
 }
 
-type PickIter = Peekable<Sorted<Pick>>;
+type PickIter = Peekable<PicksBelow>;
+
+/// Picks whose level is below a limit (read errors are kept).
+type PicksBelow =
+    std::iter::Filter<Sorted<Pick>, Box<dyn Fn(&std::io::Result<Pick>) -> bool + Send>>;
+
+fn below_level(picks: Sorted<Pick>, limit: u32) -> PicksBelow {
+    picks.filter(Box::new(move |p| {
+        p.as_ref().map_or(true, |p| p.level < limit)
+    }))
+}
 
 /// A closure that pairs each batch with its picks (`None`: keep all rows).
 fn attach_picks(
