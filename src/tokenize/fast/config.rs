@@ -249,17 +249,18 @@ fn vocab_and_merges(model: ModelJson<'_>) -> Result<VocabAndMerges<'_>, FastErro
 
 /// `"a b"` → `(a, b)`, borrowing when the line does.
 fn split_merge_line(line: TokenStr<'_>) -> Result<(TokenStr<'_>, TokenStr<'_>), FastError> {
-    let two = |l: &str| match l.split(' ').collect::<Vec<_>>()[..] {
-        [a, b] => Ok((a.len(), b.len())),
+    // Exactly one space: the length of the first token.
+    let first_len = |l: &str| match l.split_once(' ') {
+        Some((a, b)) if !b.contains(' ') => Ok(a.len()),
         _ => Err(invalid("merge line is not two tokens")),
     };
     match line {
         Cow::Borrowed(l) => {
-            let (a, _) = two(l)?;
+            let a = first_len(l)?;
             Ok((Cow::Borrowed(&l[..a]), Cow::Borrowed(&l[a + 1..])))
         }
         Cow::Owned(l) => {
-            let (a, _) = two(&l)?;
+            let a = first_len(&l)?;
             Ok((
                 Cow::Owned(l[..a].to_owned()),
                 Cow::Owned(l[a + 1..].to_owned()),
@@ -399,5 +400,22 @@ mod json {
             }
             d.deserialize_any(V)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_lines_are_exactly_two_tokens() {
+        let split = |l: &'static str| split_merge_line(Cow::Borrowed(l)).ok();
+        let pair = |a: &'static str, b: &'static str| Some((Cow::Borrowed(a), Cow::Borrowed(b)));
+        assert_eq!(split("Ġ t"), pair("Ġ", "t"));
+        assert_eq!(split("a "), pair("a", ""));
+        assert_eq!(split("ab"), None);
+        assert_eq!(split("a b c"), None);
+        let owned = split_merge_line(Cow::Owned("x yz".to_owned())).unwrap();
+        assert_eq!((owned.0.as_ref(), owned.1.as_ref()), ("x", "yz"));
     }
 }
