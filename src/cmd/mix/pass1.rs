@@ -65,11 +65,14 @@ pub async fn index_dataset(
     let mut spans = SpansWriter::create(spill).context(spill_err)?;
     let mut dropped = 0;
     let mut seekable = true;
+    // Spans are found by row ordinal: they are only used if every batch
+    // started where the previous one ended.
+    let mut spans_in_row_order = true;
     while let Some(batch) = indexed.next().await {
         let batch = batch?;
         dropped += batch.dropped;
         rejects.add(batch.rejected).await?;
-        debug_assert_eq!(batch.first_row, spans.rows(), "batches arrive in row order");
+        spans_in_row_order &= batch.first_row == spans.rows();
         for row in &batch.spans {
             spans.push(row).context(spill_err)?;
         }
@@ -88,7 +91,7 @@ pub async fn index_dataset(
         .await
         .context("selection task failed")?
         .context("cannot sort the index on disk; check --spill-dir")?;
-    let spans = (seekable && plan.on_error == OnError::Fail)
+    let spans = (seekable && spans_in_row_order && plan.on_error == OnError::Fail)
         .then(|| spans.finish())
         .transpose()
         .context(spill_err)?;
