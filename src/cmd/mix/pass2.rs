@@ -124,8 +124,9 @@ impl Pass2<'_> {
     }
 
     /// Build one dataset's records (all rows, or the selection's picks
-    /// below `level_limit`) and append them. Picks in plain files are read at their places;
-    /// otherwise the files are streamed and the picks matched by row.
+    /// below `level_limit`) and append them. Picks in plain files are read
+    /// at their places; otherwise the files are streamed and the picks
+    /// matched by row.
     async fn write_dataset(
         &self,
         files: &DatasetFiles,
@@ -194,16 +195,14 @@ struct DatasetWritten {
     tallies: Vec<Tally>,
 }
 
-type PickIter = Peekable<PicksBelow>;
+type PickIter = Peekable<Picks>;
 
-/// Picks whose level is below a limit (read errors are kept).
-type PicksBelow =
-    std::iter::Filter<Sorted<Pick>, Box<dyn Fn(&std::io::Result<Pick>) -> bool + Send>>;
+/// Picks read back from the spill, in row order.
+type Picks = Box<dyn Iterator<Item = std::io::Result<Pick>> + Send>;
 
-fn below_level(picks: Sorted<Pick>, limit: u32) -> PicksBelow {
-    picks.filter(Box::new(move |p| {
-        p.as_ref().map_or(true, |p| p.level < limit)
-    }))
+/// The picks whose level is below `limit` (read errors are kept).
+fn below_level(picks: Sorted<Pick>, limit: u32) -> Picks {
+    Box::new(picks.filter(move |p| p.as_ref().map_or(true, |p| p.level < limit)))
 }
 
 /// A closure that pairs each batch with its picks (`None`: keep all rows).
