@@ -118,15 +118,15 @@ thread_local! {
 }
 
 fn with_row<R>(
-    batch: &mut LineBatch,
+    batch: &LineBatch,
     i: usize,
-    f: impl FnOnce(&TopLevel<'_, '_>, &dyn Fn() -> Location) -> Result<R, RowError>,
+    f: impl FnOnce(&TopLevel<'_>, &dyn Fn() -> Location) -> Result<R, RowError>,
 ) -> Result<R, RowError> {
     let line = batch.lines[i];
     let tail = batch.unterminated_tail && i + 1 == batch.len();
     let path = batch.path.clone();
     let at = move || location(&path, line.line_no);
-    let bytes = &mut batch.data[line.start..line.end];
+    let bytes = &batch.data[line.start..line.end];
     let result = SCANNER.with(|s| {
         let mut scanner = s.borrow_mut();
         let row = scanner.scan(bytes, &at)?;
@@ -138,31 +138,25 @@ fn with_row<R>(
 /// Applies the policy to a row's result: `Ok(None)` for a rejected row.
 struct Policy {
     on_error: OnError,
-    /// The batch's bytes before parsing mutated them (skip mode only).
-    original: Option<Vec<u8>>,
 }
 
 impl Policy {
-    fn new(on_error: OnError, batch: &LineBatch) -> Self {
-        let original = (on_error == OnError::Skip).then(|| batch.data.clone());
-        Policy { on_error, original }
+    fn new(on_error: OnError) -> Self {
+        Policy { on_error }
     }
 
+    /// `line` is the row's text as read (scanning never writes it).
     fn settle<R>(
         &self,
         result: Result<R, RowError>,
-        line: &crate::read::Line,
+        line: &[u8],
         rejected: &mut Vec<Rejected>,
     ) -> Result<Option<R>, RowError> {
         match (result, self.on_error) {
             (Ok(r), _) => Ok(Some(r)),
             (Err(e), OnError::Fail) => Err(e),
             (Err(e), OnError::Skip) => {
-                let text = self
-                    .original
-                    .as_ref()
-                    .map(|o| o[line.start..line.end].to_vec())
-                    .unwrap_or_default();
+                let text = line.to_vec();
                 rejected.push(Rejected {
                     at: e.location().clone(),
                     reason: e.reason(),
@@ -180,7 +174,7 @@ impl RowReader {
     pub fn index_batch(
         &self,
         dataset: Dataset,
-        mut batch: LineBatch,
+        batch: LineBatch,
         sampler: Sampler,
         on_error: OnError,
     ) -> Result<IndexedBatch, RowError> {
@@ -188,12 +182,12 @@ impl RowReader {
             first_row: batch.first_row,
             ..IndexedBatch::default()
         };
-        let policy = Policy::new(on_error, &batch);
+        let policy = Policy::new(on_error);
         let needed = self.needed_columns(dataset);
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
             let place = batch.row_place(i);
-            let entry = with_row(&mut batch, i, |line, at| {
+            let entry = with_row(&batch, i, |line, at| {
                 let kept = self.fields(dataset, line, at)?.map(|f| IndexEntry {
                     place,
                     ..sampler.entry(f.raw_document, f.document, row)
@@ -208,7 +202,7 @@ impl RowReader {
                 Err(e) => (Err(e), ValueSpans::default()),
             };
             out.spans.push(spans);
-            match policy.settle(entry, &batch.lines[i], &mut out.rejected)? {
+            match policy.settle(entry, batch.line(i), &mut out.rejected)? {
                 Some(Some(e)) => out.entries.push(e),
                 Some(None) => out.dropped += 1,
                 None => {}
@@ -244,7 +238,7 @@ impl RowReader {
     fn fields<'a>(
         &self,
         dataset: Dataset,
-        line: &TopLevel<'_, 'a>,
+        line: &TopLevel<'a>,
         at: &dyn Fn() -> Location,
     ) -> Result<Option<Fields<'a>>, RowError> {
         let c = &self.columns;
@@ -303,12 +297,12 @@ impl RecordBuilder {
     pub fn build_batch_with(
         &self,
         dataset: Dataset,
-        mut batch: LineBatch,
+        batch: LineBatch,
         picks: Option<Vec<Pick>>,
         on_error: OnError,
     ) -> Result<BuiltBatch, RowError> {
         let mut out = BuiltBatch::default();
-        let policy = Policy::new(on_error, &batch);
+        let policy = Policy::new(on_error);
         let chosen: Vec<(usize, u32)> = match picks {
             Some(picks) => picks
                 .iter()
@@ -318,10 +312,10 @@ impl RecordBuilder {
         };
         for (i, level) in chosen {
             let mark = out.data.len();
-            let kept = with_row(&mut batch, i, |line, at| {
+            let kept = with_row(&batch, i, |line, at| {
                 self.build_row(dataset, line, at, &mut out.data)
             });
-            match policy.settle(kept, &batch.lines[i], &mut out.rejected)? {
+            match policy.settle(kept, batch.line(i), &mut out.rejected)? {
                 Some(Some(tokens)) => out.records.push(BuiltRecord {
                     end: out.data.len(),
                     level,
@@ -337,7 +331,7 @@ impl RecordBuilder {
     fn build_row(
         &self,
         dataset: Dataset,
-        line: &TopLevel<'_, '_>,
+        line: &TopLevel<'_>,
         at: &dyn Fn() -> Location,
         out: &mut Vec<u8>,
     ) -> Result<Option<u64>, RowError> {

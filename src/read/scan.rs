@@ -3,9 +3,11 @@
 //! column next to the half-dozen short strings the mix needs; a full
 //! simd-json tape of it costs a quarter of the mix's time. The [`Scanner`]
 //! checks the whole line as strictly (UTF-8, then the JSON grammar of RFC
-//! 8259), unescapes top-level strings in place in the line buffer, and steps
-//! over every other value without building anything, remembering only where
-//! each top-level member is. The result, [`TopLevel`], answers the same
+//! 8259) and steps over every value without building anything, remembering
+//! only where each top-level member is. The line is only read, never
+//! written (it may be a memory-mapped file): a top-level string without
+//! escapes is used where it lies, one with escapes is decoded into the
+//! scanner's scratch buffer. The result, [`TopLevel`], answers the same
 //! questions as [`ParsedLine`](super::fields::ParsedLine).
 
 mod grammar;
@@ -14,22 +16,24 @@ mod tests;
 
 pub use grammar::MAX_DEPTH;
 
-use grammar::{skip_value, skip_ws, unescape_string, Fault, Problem, Span};
+use grammar::{read_string, skip_value, skip_ws, Fault, Problem, Span, Text};
 
 use super::fields::FieldValue;
 use crate::error::{Location, RecordError};
 
-/// A reusable scanner: keeps the member list's memory between lines.
+/// A reusable scanner: keeps the member list's and the unescaped text's
+/// memory between lines.
 #[derive(Debug, Default)]
 pub struct Scanner {
     members: Vec<Member>,
+    scratch: Vec<u8>,
 }
 
 /// One top-level member: where its (unescaped) key is, its value, and
-/// where the value's JSON text was before unescaping.
+/// where the value's JSON text is in the line.
 #[derive(Debug, Clone, Copy)]
 struct Member {
-    key: Span,
+    key: Text,
     value: Slot,
     extent: Span,
 }
@@ -37,8 +41,8 @@ struct Member {
 /// A top-level value, by place in the line.
 #[derive(Debug, Clone, Copy)]
 enum Slot {
-    /// A string, unescaped in place.
-    Str(Span),
+    /// A string's (unescaped) text.
+    Str(Text),
     /// `null`.
     Null,
     /// A number's text.
@@ -47,23 +51,23 @@ enum Slot {
     Other(FieldValue<'static>),
 }
 
-/// The top-level members of a scanned line: strings borrow the line buffer
-/// (`'a`), the member list borrows the [`Scanner`] (`'s`).
+/// The top-level members of a scanned line: strings borrow the line or the
+/// [`Scanner`]'s scratch buffer, the member list borrows the scanner.
 #[derive(Debug, Clone, Copy)]
-pub struct TopLevel<'s, 'a> {
+pub struct TopLevel<'a> {
     line: &'a [u8],
-    members: &'s [Member],
+    scratch: &'a [u8],
+    members: &'a [Member],
 }
 
 impl Scanner {
     /// Check `line`, which must hold exactly one JSON object, and find its
-    /// top-level members; top-level strings are unescaped in place. `at`
-    /// names the place for errors.
-    pub fn scan<'s, 'a>(
-        &'s mut self,
-        line: &'a mut [u8],
+    /// top-level members. `at` names the place for errors.
+    pub fn scan<'a>(
+        &'a mut self,
+        line: &'a [u8],
         at: impl FnOnce() -> Location,
-    ) -> Result<TopLevel<'s, 'a>, RecordError> {
+    ) -> Result<TopLevel<'a>, RecordError> {
         if simdutf8::basic::from_utf8(line).is_err() {
             let offset = simdutf8::compat::from_utf8(line)
                 .err()
@@ -71,7 +75,8 @@ impl Scanner {
             return Err(RecordError::InvalidUtf8 { at: at(), offset });
         }
         self.members.clear();
-        if let Err(fault) = read_object(line, &mut self.members) {
+        self.scratch.clear();
+        if let Err(fault) = read_object(line, &mut self.members, &mut self.scratch) {
             return Err(RecordError::Malformed {
                 at: at(),
                 reason: fault.to_string(),
@@ -79,13 +84,14 @@ impl Scanner {
         }
         Ok(TopLevel {
             line,
+            scratch: &self.scratch,
             members: &self.members,
         })
     }
 }
 
 /// The members of the object that must make up all of `line`.
-fn read_object(line: &mut [u8], members: &mut Vec<Member>) -> Result<(), Fault> {
+fn read_object(line: &[u8], members: &mut Vec<Member>, scratch: &mut Vec<u8>) -> Result<(), Fault> {
     let mut pos = skip_ws(line, 0);
     if line.get(pos) != Some(&b'{') {
         return Err(Fault::new(line, Problem::NotAnObject, pos));
@@ -96,13 +102,13 @@ fn read_object(line: &mut [u8], members: &mut Vec<Member>) -> Result<(), Fault> 
             if line.get(pos) != Some(&b'"') {
                 return Err(Fault::new(line, Problem::ExpectedKey, pos));
             }
-            let (key, after_key) = unescape_string(line, pos)?;
+            let (key, after_key) = read_string(line, pos, scratch)?;
             let colon = skip_ws(line, after_key);
             if line.get(colon) != Some(&b':') {
                 return Err(Fault::new(line, Problem::ExpectedColon, colon));
             }
             let start = skip_ws(line, colon + 1);
-            let (value, after_value) = read_value(line, start)?;
+            let (value, after_value) = read_value(line, start, scratch)?;
             members.push(Member {
                 key,
                 value,
@@ -127,9 +133,9 @@ fn read_object(line: &mut [u8], members: &mut Vec<Member>) -> Result<(), Fault> 
 }
 
 /// The top-level value starting at `pos`, and the position after it.
-fn read_value(line: &mut [u8], pos: usize) -> Result<(Slot, usize), Fault> {
+fn read_value(line: &[u8], pos: usize, scratch: &mut Vec<u8>) -> Result<(Slot, usize), Fault> {
     if line.get(pos) == Some(&b'"') {
-        let (text, end) = unescape_string(line, pos)?;
+        let (text, end) = read_string(line, pos, scratch)?;
         return Ok((Slot::Str(text), end));
     }
     let end = skip_value(line, pos)?;
@@ -143,7 +149,7 @@ fn read_value(line: &mut [u8], pos: usize) -> Result<(Slot, usize), Fault> {
     Ok((slot, end))
 }
 
-impl<'a> TopLevel<'_, 'a> {
+impl<'a> TopLevel<'a> {
     /// The value of top-level key `name` (its first occurrence).
     pub fn get(&self, name: &str) -> FieldValue<'a> {
         self.find(name)
@@ -156,14 +162,14 @@ impl<'a> TopLevel<'_, 'a> {
         let member = self.find(name);
         let value = member.map_or(FieldValue::Missing, |m| self.value(m.value));
         value.unsigned(|| match member?.value {
-            Slot::Number(span) => unsigned_integer(self.text(span)),
+            Slot::Number(span) => unsigned_integer(self.text(Text::Line(span))),
             _ => None,
         })
     }
 
     /// Where the JSON text of top-level key `name`'s value (its first
-    /// occurrence) lay in the line as it was read, before strings were
-    /// unescaped in place: those bytes of the file are the value verbatim.
+    /// occurrence) lies in the line: those bytes of the file are the value
+    /// verbatim.
     pub fn extent(&self, name: &str) -> Option<std::ops::Range<usize>> {
         self.find(name).map(|m| m.extent.start..m.extent.end)
     }
@@ -190,10 +196,9 @@ impl<'a> TopLevel<'_, 'a> {
     }
 
     fn find(&self, name: &str) -> Option<&Member> {
-        let line = self.line;
         self.members
             .iter()
-            .find(|m| &line[m.key.start..m.key.end] == name.as_bytes())
+            .find(|m| self.bytes(m.key) == name.as_bytes())
     }
 
     fn value(&self, slot: Slot) -> FieldValue<'a> {
@@ -205,12 +210,19 @@ impl<'a> TopLevel<'_, 'a> {
         }
     }
 
-    /// The text at `span`. Unescaping keeps UTF-8 valid (the line was, and
-    /// escapes are cut at ASCII bytes and decode to whole characters), so
-    /// the check here only re-confirms it, without `unsafe`.
-    fn text(&self, span: Span) -> &'a str {
-        let line: &'a [u8] = self.line;
-        simdutf8::basic::from_utf8(&line[span.start..span.end])
+    /// The bytes of `text`, in the line or the scratch buffer.
+    fn bytes(&self, text: Text) -> &'a [u8] {
+        match text {
+            Text::Line(span) => &self.line[span.start..span.end],
+            Text::Scratch(span) => &self.scratch[span.start..span.end],
+        }
+    }
+
+    /// The string at `text`. The line is valid UTF-8 and escapes decode
+    /// to whole characters, so the check here only re-confirms it, without
+    /// `unsafe`.
+    fn text(&self, text: Text) -> &'a str {
+        simdutf8::basic::from_utf8(self.bytes(text))
             .expect("unescaped text of a valid UTF-8 line is UTF-8")
     }
 }

@@ -11,9 +11,9 @@ fn at() -> Location {
 
 /// What `columns` read as in `line`, as (type, text) pairs.
 fn read_columns(line: &[u8], columns: &[String]) -> Vec<(String, String)> {
-    let mut bytes = line.to_vec();
+    let bytes = line.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut bytes, at).expect("valid line");
+    let row = scanner.scan(&bytes, at).expect("valid line");
     columns
         .iter()
         .map(|c| match row.get(c) {
@@ -27,9 +27,9 @@ fn read_columns(line: &[u8], columns: &[String]) -> Vec<(String, String)> {
 /// read them back from the original bytes as the pick reader does (which
 /// reads the whole line when no column is there).
 fn compact_of(line: &[u8], columns: &[String]) -> Vec<u8> {
-    let mut bytes = line.to_vec();
+    let bytes = line.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut bytes, at).expect("valid line");
+    let row = scanner.scan(&bytes, at).expect("valid line");
     let spans = ValueSpans::new(columns.iter().map(|c| row.extent(c)));
     if !spans.is_known() {
         return line.to_vec();

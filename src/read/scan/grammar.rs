@@ -1,6 +1,7 @@
 //! The JSON grammar (RFC 8259) over a line's bytes, for [`super`]: stepping
 //! over a whole value without building anything (its nesting tracked in a
-//! fixed bit stack), and unescaping a string in place. String bodies, the
+//! fixed bit stack), and reading a string (unescaped into a scratch buffer
+//! only when it holds escapes; the line is never written). String bodies, the
 //! bulk of a wide row, are searched a machine word at a time for the only
 //! bytes that matter there: `"`, `\` and control characters.
 
@@ -312,32 +313,71 @@ pub fn skip_string(bytes: &[u8], open: usize) -> Result<usize, Fault> {
     }
 }
 
-/// Unescape the string whose opening quote is at `open` in place: its text
-/// moves down over its escapes (never longer than the text they decode to).
-/// Returns where the unescaped text now is and the position after the
-/// closing quote.
-pub fn unescape_string(bytes: &mut [u8], open: usize) -> Result<(Span, usize), Fault> {
+/// Where a string's text is: verbatim in the line (no escapes), or
+/// unescaped into the scratch buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// A range of the line.
+    Line(Span),
+    /// A range of the scratch buffer.
+    Scratch(Span),
+}
+
+/// Read the string whose opening quote is at `open`. Text without escapes
+/// stays where it is in the line (no copy); text with escapes is decoded
+/// onto the end of `scratch`. Returns where the text is and the position
+/// after the closing quote. The line itself is never written.
+pub fn read_string(
+    bytes: &[u8],
+    open: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<(Text, usize), Fault> {
     let start = open + 1;
-    let (mut read, mut write) = (start, start);
+    let special = find_special(bytes, start);
+    match bytes.get(special) {
+        Some(b'"') => Ok((
+            Text::Line(Span {
+                start,
+                end: special,
+            }),
+            special + 1,
+        )),
+        Some(b'\\') => decode_string(bytes, open, special, scratch),
+        Some(_) => Err(Fault::new(bytes, Problem::ControlCharacter, special)),
+        None => Err(Fault::new(bytes, Problem::UnterminatedString, open)),
+    }
+}
+
+/// The rest of [`read_string`] once an escape is found at `special`: the
+/// text so far and everything after it go to `scratch`, escapes decoded.
+fn decode_string(
+    bytes: &[u8],
+    open: usize,
+    mut special: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<(Text, usize), Fault> {
+    let start = scratch.len();
+    let mut read = open + 1;
     loop {
-        let special = find_special(bytes, read);
-        let Some(&byte) = bytes.get(special) else {
-            return Err(Fault::new(bytes, Problem::UnterminatedString, open));
-        };
-        if write != read {
-            bytes.copy_within(read..special, write);
-        }
-        write += special - read;
-        match byte {
-            b'"' => return Ok((Span { start, end: write }, special + 1)),
-            b'\\' => {
-                let (c, len) = escape(bytes, special)?;
-                let next = special + len as usize;
-                write += c.encode_utf8(&mut bytes[write..next]).len();
-                read = next;
+        scratch.extend_from_slice(&bytes[read..special]);
+        match bytes.get(special) {
+            Some(b'"') => {
+                let text = Text::Scratch(Span {
+                    start,
+                    end: scratch.len(),
+                });
+                return Ok((text, special + 1));
             }
-            _ => return Err(Fault::new(bytes, Problem::ControlCharacter, special)),
+            Some(b'\\') => {
+                let (c, len) = escape(bytes, special)?;
+                let mut utf8 = [0u8; 4];
+                scratch.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                read = special + len as usize;
+            }
+            Some(_) => return Err(Fault::new(bytes, Problem::ControlCharacter, special)),
+            None => return Err(Fault::new(bytes, Problem::UnterminatedString, open)),
         }
+        special = find_special(bytes, read);
     }
 }
 

@@ -18,9 +18,9 @@ fn scan(text: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 fn scan_bytes(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let mut line = bytes.to_vec();
+    let line = bytes.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut line, at).map_err(|e| e.to_string())?;
+    let row = scanner.scan(&line, at).map_err(|e| e.to_string())?;
     Ok(row
         .members()
         .map(|(k, v)| {
@@ -183,9 +183,9 @@ fn numbers_follow_the_grammar() {
 
 #[test]
 fn get_u64_reads_non_negative_integers() {
-    let mut line = br#"{"n":42,"z":0,"m":-0,"neg":-1,"f":1.0,"e":1e2,"big":18446744073709551615,"over":18446744073709551616,"s":"7","nil":null,"b":true}"#.to_vec();
+    let line = br#"{"n":42,"z":0,"m":-0,"neg":-1,"f":1.0,"e":1e2,"big":18446744073709551615,"over":18446744073709551616,"s":"7","nil":null,"b":true}"#.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut line, at).unwrap();
+    let row = scanner.scan(&line, at).unwrap();
     assert_eq!(row.get_u64("n"), Ok(Some(42)));
     assert_eq!(row.get_u64("z"), Ok(Some(0)));
     assert_eq!(row.get_u64("m"), Ok(Some(0)));
@@ -261,9 +261,9 @@ fn nesting_is_checked_and_limited() {
 
 #[test]
 fn duplicate_keys_first_wins() {
-    let mut line = br#"{"q":"first","q":"second","n":null,"n":"x"}"#.to_vec();
+    let line = br#"{"q":"first","q":"second","n":null,"n":"x"}"#.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut line, at).unwrap();
+    let row = scanner.scan(&line, at).unwrap();
     assert_eq!(row.get("q"), FieldValue::Str("first"));
     assert_eq!(row.get("n"), FieldValue::Null);
     assert_eq!(row.keys(), ["q", "q", "n", "n"]);
@@ -344,10 +344,9 @@ fn lines_that_are_not_objects_fail() {
 
 #[test]
 fn keys_with_escapes_are_unescaped() {
-    let mut line =
-        br#"{"qu\u0065stion":"Q","a\"b":1,"\ud83d\ude00":"smile","t\tab":null}"#.to_vec();
+    let line = br#"{"qu\u0065stion":"Q","a\"b":1,"\ud83d\ude00":"smile","t\tab":null}"#.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut line, at).unwrap();
+    let row = scanner.scan(&line, at).unwrap();
     assert_eq!(row.get("question"), FieldValue::Str("Q"));
     assert_eq!(row.get("a\"b"), FieldValue::NUMBER);
     assert_eq!(row.get("😀"), FieldValue::Str("smile"));
@@ -373,9 +372,9 @@ fn invalid_utf8_names_the_byte() {
 
 #[test]
 fn required_str_and_errors_name_file_line_and_field() {
-    let mut line = br#"{"summarized_document":"s","question":5,"r":"x"}"#.to_vec();
+    let line = br#"{"summarized_document":"s","question":5,"r":"x"}"#.to_vec();
     let mut scanner = Scanner::default();
-    let row = scanner.scan(&mut line, at).unwrap();
+    let row = scanner.scan(&line, at).unwrap();
     assert_eq!(row.required_str("r", at).unwrap(), "x");
     assert_eq!(
         row.required_str("question", at).unwrap_err().to_string(),
@@ -392,12 +391,12 @@ fn required_str_and_errors_name_file_line_and_field() {
 #[test]
 fn scanner_is_reusable_across_lines() {
     let mut scanner = Scanner::default();
-    let mut first = br#"{"a":"1","b":"2"}"#.to_vec();
-    assert_eq!(scanner.scan(&mut first, at).unwrap().keys(), ["a", "b"]);
-    let mut bad = br#"{"c":"#.to_vec();
-    assert!(scanner.scan(&mut bad, at).is_err());
-    let mut second = br#"{"c":"3"}"#.to_vec();
-    let row = scanner.scan(&mut second, at).unwrap();
+    let first = br#"{"a":"1","b":"2"}"#.to_vec();
+    assert_eq!(scanner.scan(&first, at).unwrap().keys(), ["a", "b"]);
+    let bad = br#"{"c":"#.to_vec();
+    assert!(scanner.scan(&bad, at).is_err());
+    let second = br#"{"c":"3"}"#.to_vec();
+    let row = scanner.scan(&second, at).unwrap();
     assert_eq!(row.keys(), ["c"]);
     assert_eq!(row.get("a"), FieldValue::Missing);
 }
