@@ -17,14 +17,15 @@ use super::plan::Population;
 use crate::error::{Location, RecordError};
 use crate::format::Turn;
 use crate::pipeline::{spawn_reader, WorkerPool};
-use crate::read::fields::{location, FieldParser};
+use crate::read::fields::location;
+use crate::read::scan::Scanner;
 use crate::read::LineBatch;
 use crate::records::TokenLength;
 use crate::spill::ExternalSorter;
 use crate::tokenize::chat::ChatTokenLength;
 
 thread_local! {
-    static PARSER: std::cell::RefCell<FieldParser> = std::cell::RefCell::new(FieldParser::default());
+    static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::default());
 }
 
 /// What a worker needs to index records.
@@ -89,14 +90,14 @@ pub async fn index_source(
 }
 
 impl Indexer {
-    fn index_batch(&self, mut batch: LineBatch) -> Result<Batch, RecordError> {
+    fn index_batch(&self, batch: LineBatch) -> Result<Batch, RecordError> {
         let mut out = Batch::default();
         for i in 0..batch.len() {
             let line = batch.lines[i];
             let ordinal = batch.first_row + i as u64;
             let path = batch.path.clone();
             let at = move || location(&path, line.line_no);
-            let bytes = &mut batch.data[line.start..line.end];
+            let bytes = &batch.data[line.start..line.end];
             let tokens = match &self.length {
                 Some(length) if memchr::memmem::find(bytes, b"\"token_length\"").is_none() => {
                     Some(count_tokens(bytes, length.as_ref(), &at)?)
@@ -119,12 +120,12 @@ impl Indexer {
 }
 
 fn read_token_length(
-    bytes: &mut [u8],
+    bytes: &[u8],
     at: &dyn Fn() -> Location,
 ) -> Result<Option<u64>, RecordError> {
-    PARSER.with(|p| {
-        let mut parser = p.borrow_mut();
-        let row = parser.parse(bytes, at)?;
+    SCANNER.with(|s| {
+        let mut scanner = s.borrow_mut();
+        let row = scanner.scan(bytes, at)?;
         row.get_u64("token_length")
             .map_err(|found| RecordError::WrongType {
                 at: at(),
