@@ -15,6 +15,8 @@ use minijinja::{context, AutoEscape, Environment, Error, ErrorKind, State, Value
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use crate::format::Turn;
+
 /// Name under which the template is stored in the environment.
 const NAME: &str = "chat_template";
 
@@ -55,14 +57,13 @@ struct TemplateMessage<'a> {
     reasoning_content: Option<&'a str>,
 }
 
-impl<'a> From<&'a Message> for TemplateMessage<'a> {
-    fn from(m: &'a Message) -> Self {
-        let thinking = m.thinking.as_deref();
+impl<'a> From<&Turn<'a>> for TemplateMessage<'a> {
+    fn from(turn: &Turn<'a>) -> Self {
         TemplateMessage {
-            thinking,
-            role: &m.role,
-            content: &m.content,
-            reasoning_content: thinking,
+            thinking: turn.thinking,
+            role: turn.role,
+            content: turn.content,
+            reasoning_content: turn.thinking,
         }
     }
 }
@@ -120,6 +121,15 @@ impl ChatTemplate {
         let mut env = environment(clock);
         env.add_template_owned(NAME, source.to_owned())
             .map_err(RenderError::Compile)?;
+        // What transformers passes besides the messages is the same for
+        // every render: globals, so that each render's context holds one
+        // key (a template's `set` shadows a global as it would a context
+        // variable).
+        env.add_global("bos_token", bos);
+        env.add_global("eos_token", eos);
+        env.add_global("add_generation_prompt", false);
+        env.add_global("tools", ());
+        env.add_global("documents", ());
         Ok(ChatTemplate {
             env,
             bos: Value::from(bos),
@@ -129,16 +139,22 @@ impl ChatTemplate {
 
     /// Renders `messages` (no generation prompt, no tools).
     pub fn render(&self, messages: &[Message]) -> Result<String, RenderError> {
-        let messages: Vec<TemplateMessage<'_>> =
-            messages.iter().map(TemplateMessage::from).collect();
-        let ctx = context! {
-            messages => Value::from_serialize(&messages),
-            bos_token => self.bos.clone(),
-            eos_token => self.eos.clone(),
-            add_generation_prompt => false,
-            tools => Value::from(()),
-            documents => Value::from(()),
-        };
+        let turns: Vec<Turn<'_>> = messages
+            .iter()
+            .map(|m| Turn {
+                role: &m.role,
+                content: &m.content,
+                thinking: m.thinking.as_deref(),
+            })
+            .collect();
+        self.render_turns(&turns)
+    }
+
+    /// Renders `turns` (no generation prompt, no tools), borrowing their
+    /// text until the template's values are built.
+    pub fn render_turns(&self, turns: &[Turn<'_>]) -> Result<String, RenderError> {
+        let messages: Vec<TemplateMessage<'_>> = turns.iter().map(TemplateMessage::from).collect();
+        let ctx = context! { messages => Value::from_serialize(&messages) };
         let template = self.env.get_template(NAME).map_err(RenderError::Render)?;
         template.render(ctx).map_err(RenderError::Render)
     }
@@ -208,13 +224,21 @@ fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
     Ok(Value::from(py::dumps(value, &opts)?))
 }
 
-/// Jinja's `trim(value, chars=None)`: `str(value).strip(chars)`.
-fn trim(value: &Value, chars: Option<&str>) -> String {
+/// Jinja's `trim(value, chars=None)`: `str(value).strip(chars)`. A string
+/// with nothing to strip (most message texts) is handed back as it is,
+/// without a copy.
+fn trim(value: &Value, chars: Option<&str>) -> Value {
     let s = match value.as_str() {
-        Some(s) => return py::py_strip(s, chars, py::Ends::Both).to_owned(),
+        Some(s) => {
+            let stripped = py::py_strip(s, chars, py::Ends::Both);
+            if stripped.len() == s.len() {
+                return value.clone();
+            }
+            return Value::from(stripped);
+        }
         None => py::py_str(value),
     };
-    py::py_strip(&s, chars, py::Ends::Both).to_owned()
+    Value::from(py::py_strip(&s, chars, py::Ends::Both))
 }
 
 /// minijinja-contrib's Python methods, with `strip`/`lstrip`/`rstrip` and

@@ -115,3 +115,19 @@ fn gpt_oss_rejects_channel_tags_in_content() {
         .unwrap_err();
     assert!(err.to_string().contains("<|channel|> tags"), "{err}");
 }
+
+/// The values transformers passes besides the messages are environment
+/// globals: a template's `set` shadows them for that render only.
+#[test]
+fn a_set_in_one_render_does_not_reach_the_next() {
+    let t = ChatTemplate::with_clock(
+        "{% if tools is none %}{% set tools = ['x'] %}none:{{ tools|length }}{% else %}leaked{% endif %}",
+        "<s>",
+        "</s>",
+        frozen_clock(),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        assert_eq!(t.render(&qa("q", "a", None)).unwrap(), "none:1");
+    }
+}

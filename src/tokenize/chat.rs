@@ -13,7 +13,7 @@ use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
 use crate::format::Turn;
 use crate::records::TokenLength;
-use crate::render::{ChatTemplate, Message};
+use crate::render::ChatTemplate;
 
 /// A tokenizer ready to count conversations.
 pub struct LoadedTokenizer {
@@ -51,15 +51,7 @@ impl ChatTokenLength {
 
     /// Render turns with the chat template.
     pub fn render(&self, turns: &[Turn<'_>]) -> Result<String, String> {
-        let messages: Vec<Message> = turns
-            .iter()
-            .map(|t| Message {
-                role: t.role.to_owned(),
-                content: t.content.to_owned(),
-                thinking: t.thinking.map(str::to_owned),
-            })
-            .collect();
-        self.template.render(&messages).map_err(|e| e.to_string())
+        self.template.render_turns(turns).map_err(|e| e.to_string())
     }
 }
 

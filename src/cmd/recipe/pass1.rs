@@ -119,10 +119,7 @@ impl Indexer {
     }
 }
 
-fn read_token_length(
-    bytes: &[u8],
-    at: &dyn Fn() -> Location,
-) -> Result<Option<u64>, RecordError> {
+fn read_token_length(bytes: &[u8], at: &dyn Fn() -> Location) -> Result<Option<u64>, RecordError> {
     SCANNER.with(|s| {
         let mut scanner = s.borrow_mut();
         let row = scanner.scan(bytes, at)?;
