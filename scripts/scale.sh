@@ -10,8 +10,10 @@
 # time, MB/s of input and the largest peak RSS. When a Python with polars,
 # datasets and transformers is found ($PYTHON, default /work/venv-nb/bin/python
 # if present, else python3) it runs scripts/notebook_mix.py on the same folder
-# ($PY_RUNS times, default $RUNS) with a fresh HF datasets cache each run, and
-# prints the speed ratio.
+# ($PY_RUNS times, default $RUNS) with a fresh HF datasets cache each run, each
+# run bracketed by two `--threads 2` knowmix runs before and two after, and
+# prints the ratio of the medians and the median of the per-round ratios
+# (the fairer figure when the host's speed drifts).
 #
 # Settings (environment): CUT_SIZES (5,50), QA_PER_DOC (3), SAVE_GPT_OSS_FORMAT
 # (false), TOKENIZER (fixtures/tokenizers/llama-3.1-instruct), SEED (1),
@@ -88,6 +90,7 @@ bench() {
         peak=$(( $(peak_kb "$log") > peak ? $(peak_kb "$log") : peak ))
     done
     MEDIAN=$(printf '%s\n' "${walls[@]}" | median)
+    WALLS=("${walls[@]}")
     PEAK=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
     local lines
     lines=$(cat "$WORK/out-$label"/training_mix/*.jsonl 2>/dev/null | wc -l)
@@ -128,19 +131,47 @@ if ! "$PYTHON" -c 'import polars, datasets, transformers' 2>/dev/null; then
     exit 0
 fi
 
-echo "== notebook_mix.py ($PYTHON)"
-TOKENIZER_MODEL=$TOKENIZER bench notebook "$PY_RUNS" "$PYTHON" "$ROOT/scripts/notebook_mix.py" \
-    --input "$CORPUS" --output "$WORK/out-notebook" --seed "$SEED"
-NB=$MEDIAN NB_RSS=$PEAK
+echo "== notebook_mix.py ($PYTHON), in rounds with knowmix around each run"
+# The host's speed drifts by ±15% within minutes, so the ratio is taken
+# round by round: two knowmix runs, one notebook run, two knowmix runs, and
+# the notebook's time over the median of the four knowmix runs around it.
+NB_WALLS=() RATIOS=() NB_RSS=0
+# knowmix_t2 LABEL: the timed knowmix command, writing to $WORK/out-LABEL
+# (which `bench` empties before each run, so no run resumes another).
+knowmix_t2() {
+    KNOWMIX_T2=("$KNOWMIX" mix --input "$CORPUS" --output "$WORK/out-$1" \
+        --tokenizer "$TOKENIZER" --cut-sizes "$CUT_SIZES" --qa-per-doc "$QA_PER_DOC" \
+        --seed "$SEED" --threads 2 --quiet)
+    if [[ $SAVE_GPT_OSS_FORMAT == true ]]; then KNOWMIX_T2+=(--gpt-oss); fi
+}
+for ((round = 1; round <= PY_RUNS; round++)); do
+    knowmix_t2 knowmix-round-a
+    bench knowmix-round-a 2 "${KNOWMIX_T2[@]}" > /dev/null
+    AROUND=("${WALLS[@]}")
+    TOKENIZER_MODEL=$TOKENIZER bench notebook 1 "$PYTHON" "$ROOT/scripts/notebook_mix.py" \
+        --input "$CORPUS" --output "$WORK/out-notebook" --seed "$SEED" > /dev/null
+    NB_WALLS+=("$MEDIAN")
+    NB_RSS=$(( PEAK > NB_RSS ? PEAK : NB_RSS ))
+    NB_LINES=$(cat "$WORK/out-notebook"/training_mix/*.jsonl 2>/dev/null | wc -l)
+    knowmix_t2 knowmix-round-b
+    bench knowmix-round-b 2 "${KNOWMIX_T2[@]}" > /dev/null
+    AROUND+=("${WALLS[@]}")
+    K=$(printf '%s\n' "${AROUND[@]}" | median)
+    RATIO=$(awk -v n="${NB_WALLS[-1]}" -v k="$K" 'BEGIN { printf "%.1f", n / k }')
+    RATIOS+=("$RATIO")
+    printf '   round %d: notebook %7.2f s (%s records), knowmix t2 %s -> median %.2f s: %sx\n' \
+        "$round" "${NB_WALLS[-1]}" "$NB_LINES" "${AROUND[*]}" "$K" "$RATIO"
+done
+NB=$(printf '%s\n' "${NB_WALLS[@]}" | median)
 
 echo "== summary ($MB MB corpus)"
 if [[ -n $BEST ]]; then
     printf '   knowmix  (--threads %s): %8.2f s  peak RSS %6s MB\n' "$BEST_T" "$BEST" "$BEST_RSS"
 fi
-printf '   notebook               : %8.2f s  peak RSS %6s MB\n' "$NB" "$NB_RSS"
+printf '   notebook               : %8.2f s  peak RSS %6s MB  (runs: %s)\n' "$NB" "$NB_RSS" "${NB_WALLS[*]}"
 if [[ -n $BEST ]]; then
-    awk -v n="$NB" -v k="$BEST" 'BEGIN { printf "   knowmix is %.1fx faster\n", n / k }'
-else
-    echo "   knowmix mix failed: no ratio"
+    awk -v n="$NB" -v k="$BEST" 'BEGIN { printf "   medians ratio: knowmix is %.1fx faster\n", n / k }'
 fi
+printf '   per-round ratios: %s -> median %sx\n' "${RATIOS[*]}" \
+    "$(printf '%s\n' "${RATIOS[@]}" | median)"
 [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"/out-*
