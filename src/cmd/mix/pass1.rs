@@ -62,23 +62,27 @@ pub async fn index_dataset(
     });
     let mut index = ExternalSorter::new(spill, plan.sort_budget());
     let spill_err = "cannot spill the index; check --spill-dir";
-    let mut spans = SpansWriter::create(spill).context(spill_err)?;
+    // Value spans serve pass 2 only under `--on-error fail` (rejects need
+    // whole rows) and only while every row has a known place, in order.
+    let mut spans = match plan.on_error {
+        OnError::Fail => Some(SpansWriter::create(spill).context(spill_err)?),
+        OnError::Skip => None,
+    };
     let mut dropped = 0;
     let mut seekable = true;
-    // Spans are found by row ordinal: they are only used if every batch
-    // started where the previous one ended.
-    let mut spans_in_row_order = true;
     while let Some(batch) = indexed.next().await {
         let batch = batch?;
         dropped += batch.dropped;
         rejects.add(batch.rejected).await?;
-        spans_in_row_order &= batch.first_row == spans.rows();
-        for row in &batch.spans {
-            spans.push(row).context(spill_err)?;
-        }
         for entry in batch.entries {
             seekable &= entry.place.is_known();
             index.push(entry).context(spill_err)?;
+        }
+        spans = spans.filter(|s| seekable && batch.first_row == s.rows());
+        if let Some(spans) = spans.as_mut() {
+            for row in &batch.spans {
+                spans.push(row).context(spill_err)?;
+            }
         }
     }
     let rows = reader.await.context("reader task failed")??;
@@ -91,8 +95,8 @@ pub async fn index_dataset(
         .await
         .context("selection task failed")?
         .context("cannot sort the index on disk; check --spill-dir")?;
-    let spans = (seekable && spans_in_row_order && plan.on_error == OnError::Fail)
-        .then(|| spans.finish())
+    let spans = spans
+        .map(SpansWriter::finish)
         .transpose()
         .context(spill_err)?;
     Ok(Selection {
