@@ -13,7 +13,7 @@ mod rejects;
 mod report;
 mod resume;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -25,6 +25,7 @@ use crate::pipeline::WorkerPool;
 use crate::progress::{plain_total, Progress};
 use crate::read::step03;
 use crate::records::{OnError, RecordBuilder, RowReader};
+use crate::tokenize::chat::{LoadedTokenizer, PreparedTokenizer};
 use crate::write::remove_stale_partials;
 
 /// Run the mix.
@@ -40,70 +41,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     let started = Instant::now();
-    let found = step03::discover(&plan.input)?;
-    for warning in &found.warnings {
-        plan.log(&format!("warning: {warning}"));
-    }
-    let tokenizer = plan.prepare_tokenizer()?;
-    plan.log(&format!("tokenizer: {}", tokenizer.description()));
-    let dir = output_dir(&plan)?;
-    let fingerprint = resume::fingerprint(&plan, &found, &tokenizer.files_manifest());
-    let manifest_path = dir.join("manifest.json");
-    let previous = (!plan.force)
-        .then(|| resume::Previous::load(&manifest_path, &fingerprint))
-        .flatten();
-    if previous
-        .as_ref()
-        .is_some_and(|p| all_up_to_date(&plan, p, &dir))
-    {
+    let Some((setup, prepared)) = set_up(&plan)? else {
         return Ok(());
-    }
-    // The counter's tables are built while pass 1 reads.
-    let loading = tokio::task::spawn_blocking(move || {
-        let building = Instant::now();
-        tokenizer.build().map(|t| (t, building.elapsed()))
-    });
+    };
     let spill = spill_dir(&plan)?;
     let pool = WorkerPool::new(plan.threads);
-    let rows = Arc::new(RowReader {
-        columns: plan.columns.clone(),
-        gpt_oss: plan.gpt_oss,
-    });
-    let mut rejects = rejects::Rejects::new(&dir, plan.on_error)?;
-    let (selections, (tokenizer, built_in)) = tokio::try_join!(
-        index_all(&plan, &pool, &rows, &found, spill.path(), &mut rejects),
-        async { loading.await.context("tokenizer loading failed")? },
-    )?;
+    let mut rejects = rejects::Rejects::new(&setup.dir, plan.on_error)?;
+    let (selections, tokenizer) =
+        pass_one(&plan, &setup, prepared, &pool, spill.path(), &mut rejects).await?;
     plan.log(&format!(
         "pass 1 (index and draw): {:.2} s; tokenizer tables built alongside in {:.2} s",
         started.elapsed().as_secs_f64(),
-        built_in.as_secs_f64()
+        tokenizer.1.as_secs_f64()
     ));
+    let tokenizer = tokenizer.0;
     let pass2_started = Instant::now();
     let feasibility = decide_cuts(&plan, &selections)?;
-    let (carried, stale) = split_up_to_date(&plan, previous.as_ref(), &feasibility.feasible, &dir);
+    let (carried, stale) = split_up_to_date(
+        &plan,
+        setup.previous.as_ref(),
+        &feasibility.feasible,
+        &setup.dir,
+    );
     let builder = Arc::new(RecordBuilder {
-        rows: (*rows).clone(),
+        rows: RowReader {
+            columns: plan.columns.clone(),
+            gpt_oss: plan.gpt_oss,
+        },
         length: tokenizer.length.clone(),
     });
-    let progress = Progress::bytes(
-        "write",
-        plain_total(found.datasets.iter().flat_map(|d| &d.files)),
-        plan.quiet,
-    );
-    let pass = pass2::Pass2 {
-        plan: &plan,
-        pool: &pool,
-        builder: &builder,
-        found: &found,
-        progress: &progress,
-    };
-    let outcome = pass.write_cuts(selections, &stale, &mut rejects).await?;
+    let outcome = pass_two(
+        &plan,
+        &setup,
+        &pool,
+        &builder,
+        selections,
+        &stale,
+        &mut rejects,
+    )
+    .await?;
     plan.log(&format!(
         "pass 2 (build and write): {:.2} s",
         pass2_started.elapsed().as_secs_f64()
     ));
-    progress.finish();
     let skipped = if plan.on_error == OnError::Skip {
         rejects.manifest()
     } else {
@@ -112,7 +92,7 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     rejects.commit(|line| plan.log(line)).await?;
     let manifest = report::Manifest::new(
         &plan,
-        &found,
+        &setup.found,
         &tokenizer,
         &feasibility,
         &outcome,
@@ -120,10 +100,102 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     );
     // Last: a cut file only counts as up to date once this names it.
     manifest
-        .finish(&fingerprint, skipped, carried)
-        .write(&manifest_path)?;
+        .finish(&setup.fingerprint, skipped, carried)
+        .write(&setup.dir.join("manifest.json"))?;
     report::print_summary(&outcome, plan.quiet)?;
     Ok(())
+}
+
+/// What a run knows before reading any row.
+struct Setup {
+    /// The step-03 files.
+    found: step03::Discovery,
+    /// `OUTPUT/training_mix`.
+    dir: std::path::PathBuf,
+    /// Of the inputs, settings and tokenizer (for resuming).
+    fingerprint: String,
+    /// The manifest of an earlier run with the same fingerprint.
+    previous: Option<resume::Previous>,
+}
+
+/// Find the inputs, prepare the tokenizer and the output folder, and see
+/// what an earlier run left: `None` when every cut is already up to date.
+fn set_up(plan: &args::Plan) -> anyhow::Result<Option<(Setup, PreparedTokenizer)>> {
+    let found = step03::discover(&plan.input)?;
+    for warning in &found.warnings {
+        plan.log(&format!("warning: {warning}"));
+    }
+    let tokenizer = plan.prepare_tokenizer()?;
+    plan.log(&format!("tokenizer: {}", tokenizer.description()));
+    let dir = output_dir(plan)?;
+    let fingerprint = resume::fingerprint(plan, &found, &tokenizer.files_manifest());
+    let previous = (!plan.force)
+        .then(|| resume::Previous::load(&dir.join("manifest.json"), &fingerprint))
+        .flatten();
+    if previous
+        .as_ref()
+        .is_some_and(|p| all_up_to_date(plan, p, &dir))
+    {
+        return Ok(None);
+    }
+    let setup = Setup {
+        found,
+        dir,
+        fingerprint,
+        previous,
+    };
+    Ok(Some((setup, tokenizer)))
+}
+
+/// Pass 1 ([`index_all`]) while the tokenizer's counter is built on a
+/// blocking thread; returns the draws and the tokenizer with its build time.
+async fn pass_one(
+    plan: &args::Plan,
+    setup: &Setup,
+    prepared: PreparedTokenizer,
+    pool: &WorkerPool,
+    spill: &std::path::Path,
+    rejects: &mut rejects::Rejects,
+) -> anyhow::Result<(Vec<pass1::Selection>, (LoadedTokenizer, Duration))> {
+    let loading = tokio::task::spawn_blocking(move || {
+        let building = Instant::now();
+        prepared.build().map(|t| (t, building.elapsed()))
+    });
+    let rows = Arc::new(RowReader {
+        columns: plan.columns.clone(),
+        gpt_oss: plan.gpt_oss,
+    });
+    tokio::try_join!(
+        index_all(plan, pool, &rows, &setup.found, spill, rejects),
+        async { loading.await.context("tokenizer loading failed")? },
+    )
+}
+
+/// Pass 2: write the cuts in `stale` ([`pass2::Pass2::write_cuts`]).
+async fn pass_two(
+    plan: &args::Plan,
+    setup: &Setup,
+    pool: &WorkerPool,
+    builder: &Arc<RecordBuilder>,
+    selections: Vec<pass1::Selection>,
+    stale: &[u32],
+    rejects: &mut rejects::Rejects,
+) -> anyhow::Result<pass2::Outcome> {
+    let progress = Progress::bytes(
+        "write",
+        plain_total(setup.found.datasets.iter().flat_map(|d| &d.files)),
+        plan.quiet,
+    );
+    let pass = pass2::Pass2 {
+        plan,
+        pool,
+        builder,
+        found: &setup.found,
+        progress: &progress,
+    };
+    let outcome = pass.write_cuts(selections, stale, rejects).await?;
+    progress.finish();
+    Ok(outcome)
 }
 
 /// `OUTPUT/training_mix`, created, with partial files of killed runs removed.
