@@ -21,6 +21,9 @@ use grammar::{read_string, skip_value, skip_ws, Fault, Problem, Span, Text};
 use super::fields::FieldValue;
 use crate::error::{Location, RecordError};
 
+/// The largest scratch buffer kept from one line to the next.
+const MAX_KEPT_SCRATCH: usize = 16 << 20;
+
 /// A reusable scanner: keeps the member list's and the unescaped text's
 /// memory between lines.
 #[derive(Debug, Default)]
@@ -76,6 +79,10 @@ impl Scanner {
         }
         self.members.clear();
         self.scratch.clear();
+        // An outsized line's unescaped text is not kept for the next one.
+        if self.scratch.capacity() > MAX_KEPT_SCRATCH {
+            self.scratch = Vec::new();
+        }
         if let Err(fault) = read_object(line, &mut self.members, &mut self.scratch) {
             return Err(RecordError::Malformed {
                 at: at(),
