@@ -135,32 +135,23 @@ fn with_row<R>(
     result.map_err(|e| if tail { e.on_truncated_tail() } else { e })
 }
 
-/// Applies the policy to a row's result: `Ok(None)` for a rejected row.
-struct Policy {
-    on_error: OnError,
-}
-
-impl Policy {
-    fn new(on_error: OnError) -> Self {
-        Policy { on_error }
-    }
-
+impl OnError {
+    /// Apply this policy to a row's result: `Ok(None)` for a rejected row.
     /// `line` is the row's text as read (scanning never writes it).
     fn settle<R>(
-        &self,
+        self,
         result: Result<R, RowError>,
         line: &[u8],
         rejected: &mut Vec<Rejected>,
     ) -> Result<Option<R>, RowError> {
-        match (result, self.on_error) {
+        match (result, self) {
             (Ok(r), _) => Ok(Some(r)),
             (Err(e), OnError::Fail) => Err(e),
             (Err(e), OnError::Skip) => {
-                let text = line.to_vec();
                 rejected.push(Rejected {
                     at: e.location().clone(),
                     reason: e.reason(),
-                    text,
+                    text: line.to_vec(),
                 });
                 Ok(None)
             }
@@ -182,7 +173,6 @@ impl RowReader {
             first_row: batch.first_row,
             ..IndexedBatch::default()
         };
-        let policy = Policy::new(on_error);
         let needed = self.needed_columns(dataset);
         for i in 0..batch.len() {
             let row = batch.first_row + i as u64;
@@ -202,7 +192,7 @@ impl RowReader {
                 Err(e) => (Err(e), ValueSpans::default()),
             };
             out.spans.push(spans);
-            match policy.settle(entry, batch.line(i), &mut out.rejected)? {
+            match on_error.settle(entry, batch.line(i), &mut out.rejected)? {
                 Some(Some(e)) => out.entries.push(e),
                 Some(None) => out.dropped += 1,
                 None => {}
@@ -302,7 +292,6 @@ impl RecordBuilder {
         on_error: OnError,
     ) -> Result<BuiltBatch, RowError> {
         let mut out = BuiltBatch::default();
-        let policy = Policy::new(on_error);
         let chosen: Vec<(usize, u32)> = match picks {
             Some(picks) => picks
                 .iter()
@@ -315,7 +304,7 @@ impl RecordBuilder {
             let kept = with_row(&batch, i, |line, at| {
                 self.build_row(dataset, line, at, &mut out.data)
             });
-            match policy.settle(kept, batch.line(i), &mut out.rejected)? {
+            match on_error.settle(kept, batch.line(i), &mut out.rejected)? {
                 Some(Some(tokens)) => out.records.push(BuiltRecord {
                     end: out.data.len(),
                     level,
