@@ -46,15 +46,26 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     };
     let spill = spill_dir(&plan)?;
     let pool = WorkerPool::new(plan.threads);
+    let rows = Arc::new(RowReader {
+        columns: plan.columns.clone(),
+        gpt_oss: plan.gpt_oss,
+    });
     let mut rejects = rejects::Rejects::new(&setup.dir, plan.on_error)?;
-    let (selections, tokenizer) =
-        pass_one(&plan, &setup, prepared, &pool, spill.path(), &mut rejects).await?;
+    let (selections, (tokenizer, built_in)) = pass_one(
+        &plan,
+        &setup,
+        prepared,
+        &pool,
+        &rows,
+        spill.path(),
+        &mut rejects,
+    )
+    .await?;
     plan.log(&format!(
         "pass 1 (index and draw): {:.2} s; tokenizer tables built alongside in {:.2} s",
         started.elapsed().as_secs_f64(),
-        tokenizer.1.as_secs_f64()
+        built_in.as_secs_f64()
     ));
-    let tokenizer = tokenizer.0;
     let pass2_started = Instant::now();
     let feasibility = decide_cuts(&plan, &selections)?;
     let (carried, stale) = split_up_to_date(
@@ -64,10 +75,7 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         &setup.dir,
     );
     let builder = Arc::new(RecordBuilder {
-        rows: RowReader {
-            columns: plan.columns.clone(),
-            gpt_oss: plan.gpt_oss,
-        },
+        rows: (*rows).clone(),
         length: tokenizer.length.clone(),
     });
     let outcome = pass_two(
@@ -154,6 +162,7 @@ async fn pass_one(
     setup: &Setup,
     prepared: PreparedTokenizer,
     pool: &WorkerPool,
+    rows: &Arc<RowReader>,
     spill: &std::path::Path,
     rejects: &mut rejects::Rejects,
 ) -> anyhow::Result<(Vec<pass1::Selection>, (LoadedTokenizer, Duration))> {
@@ -161,12 +170,8 @@ async fn pass_one(
         let building = Instant::now();
         prepared.build().map(|t| (t, building.elapsed()))
     });
-    let rows = Arc::new(RowReader {
-        columns: plan.columns.clone(),
-        gpt_oss: plan.gpt_oss,
-    });
     tokio::try_join!(
-        index_all(plan, pool, &rows, &setup.found, spill, rejects),
+        index_all(plan, pool, rows, &setup.found, spill, rejects),
         async { loading.await.context("tokenizer loading failed")? },
     )
 }
