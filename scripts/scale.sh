@@ -171,6 +171,8 @@ fi
 printf '   notebook               : %8.2f s  peak RSS %6s MB  (runs: %s)\n' "$NB" "$NB_RSS" "${NB_WALLS[*]}"
 if [[ -n $BEST ]]; then
     awk -v n="$NB" -v k="$BEST" 'BEGIN { printf "   medians ratio: knowmix is %.1fx faster\n", n / k }'
+else
+    echo "   knowmix mix failed: no ratio"
 fi
 printf '   per-round ratios: %s -> median %sx\n' "${RATIOS[*]}" \
     "$(printf '%s\n' "${RATIOS[@]}" | median)"

@@ -5,7 +5,7 @@
 //! checks the whole line as strictly (UTF-8, then the JSON grammar of RFC
 //! 8259) and steps over every value without building anything, remembering
 //! only where each top-level member is. The line is only read, never
-//! written (it may be a memory-mapped file): a top-level string without
+//! written (a rejected row is kept as it was read): a top-level string without
 //! escapes is used where it lies, one with escapes is decoded into the
 //! scanner's scratch buffer. The result, [`TopLevel`], answers the same
 //! questions as [`ParsedLine`](super::fields::ParsedLine).
