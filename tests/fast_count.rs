@@ -303,7 +303,7 @@ fn explain(tok: &Tokenizer, fast: &FastCounter, text: &str) -> String {
         split::Flavor::O200k
     };
     let mut pieces = Vec::new();
-    split::split(flavor, text, |p| pieces.push(p.to_owned()));
+    split::split(flavor, text, |p| pieces.push(text[p].to_owned()));
     let hf = tok.encode_fast(text, true).expect("HF encodes");
     format!(
         "text {text:?}\n  fast {} pieces {pieces:?}\n  hf {} tokens {:?}",

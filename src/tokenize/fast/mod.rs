@@ -137,8 +137,9 @@ impl TokenCount for FastCounter {
         cache::with_cache(self.id, |cache| {
             let mut total = self.template_tokens;
             total += self.special.split(text, |part| {
+                let bytes = part.as_bytes();
                 split::split(self.flavor, part, |piece| {
-                    total += cache.count(piece.as_bytes(), |p| self.bpe.count(p));
+                    total += cache.count(bytes, piece.start, piece.end, |p| self.bpe.count(p));
                 });
             });
             total

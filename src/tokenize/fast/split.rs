@@ -6,6 +6,8 @@
 //! Like `find_iter`, text between matches becomes a piece of its own (it
 //! never happens with these regexes, since every char starts some branch).
 
+use std::ops::Range;
+
 use super::unicode::{Tables, L, LO, N, UP, WS};
 
 /// Llama 3's split regex, as written in its `tokenizer.json`.
@@ -34,8 +36,8 @@ impl Flavor {
     }
 }
 
-/// Calls `piece` with every pre-token of `text`, in order.
-pub fn split<'t>(flavor: Flavor, text: &'t str, mut piece: impl FnMut(&'t str)) {
+/// Calls `piece` with the byte range of every pre-token of `text`, in order.
+pub fn split(flavor: Flavor, text: &str, mut piece: impl FnMut(Range<usize>)) {
     let m = Matcher {
         t: text,
         tab: Tables::get(),
@@ -50,9 +52,9 @@ pub fn split<'t>(flavor: Flavor, text: &'t str, mut piece: impl FnMut(&'t str)) 
         match end {
             Some(end) => {
                 if gap_start < i {
-                    piece(&text[gap_start..i]);
+                    piece(gap_start..i);
                 }
-                piece(&text[i..end]);
+                piece(i..end);
                 i = end;
                 gap_start = end;
             }
@@ -60,7 +62,7 @@ pub fn split<'t>(flavor: Flavor, text: &'t str, mut piece: impl FnMut(&'t str)) 
         }
     }
     if gap_start < text.len() {
-        piece(&text[gap_start..]);
+        piece(gap_start..text.len());
     }
 }
 
@@ -88,9 +90,15 @@ impl Matcher<'_> {
     fn at(&self, i: usize) -> (char, u8, usize) {
         let b = self.t.as_bytes()[i];
         if b < 0x80 {
-            let c = b as char;
-            return (c, self.tab.class(c), i + 1);
+            return (b as char, self.tab.ascii_class(b), i + 1);
         }
+        self.at_wide(i)
+    }
+
+    /// [`Self::at`] for a char of two or more bytes (kept out of line, so
+    /// the ASCII path stays small).
+    #[inline(never)]
+    fn at_wide(&self, i: usize) -> (char, u8, usize) {
         let c = self.t[i..].chars().next().expect("i is a char boundary");
         (c, self.tab.class(c), i + c.len_utf8())
     }
@@ -106,16 +114,29 @@ impl Matcher<'_> {
         self.at(i).2
     }
 
-    /// End of the maximal run, from `i`, of chars with any bit of `mask`.
+    /// End of the maximal run, from `i`, of chars with any bit of `mask`:
+    /// ASCII bytes a table lookup each, other chars decoded.
     #[inline]
     fn run(&self, mut i: usize, mask: u8) -> usize {
-        while let Some((_, k, n)) = self.peek(i) {
-            if k & mask == 0 {
-                break;
+        let bytes = self.t.as_bytes();
+        loop {
+            while let Some(&b) = bytes.get(i) {
+                if b >= 0x80 || self.tab.ascii_class(b) & mask == 0 {
+                    break;
+                }
+                i += 1;
             }
-            i = n;
+            match bytes.get(i) {
+                Some(&b) if b >= 0x80 => {
+                    let (_, k, next) = self.at_wide(i);
+                    if k & mask == 0 {
+                        return i;
+                    }
+                    i = next;
+                }
+                _ => return i,
+            }
         }
-        i
     }
 
     /// End of the maximal run, from `i`, of `[^\s\p{L}\p{N}]`.
@@ -303,7 +324,7 @@ mod tests {
 
     fn pieces(flavor: Flavor, text: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        split(flavor, text, |p| out.push(p));
+        split(flavor, text, |p| out.push(&text[p]));
         out
     }
 

@@ -37,6 +37,12 @@ impl Tables {
         TABLES.get_or_init(Tables::build)
     }
 
+    /// The class bits of the ASCII byte `b` (which must be < 0x80).
+    #[inline]
+    pub fn ascii_class(&self, b: u8) -> u8 {
+        self.ascii[usize::from(b & 0x7f)]
+    }
+
     /// The class bits of `c`.
     #[inline]
     pub fn class(&self, c: char) -> u8 {
