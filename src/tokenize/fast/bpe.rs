@@ -10,19 +10,18 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use rustc_hash::FxBuildHasher;
 
 use super::config::TokenStr;
+use super::flat::{Backing, BytesTable, PairEntry, PairTable};
 use super::FastError;
 
-use super::stored::{put_bytes, put_u32, Reader};
-
-/// `(left id << 32 | right id)` → `(rank, merged id)`.
-type MergeMap = HashMap<u64, (u32, u32), FxBuildHasher>;
+use super::stored::{put_u32, Reader};
 
 /// Counting-only byte-level BPE.
 pub struct Bpe {
     byte_ids: [u32; 256],
-    merges: MergeMap,
+    /// `(left id << 32 | right id)` → `(rank, merged id)`.
+    merges: PairTable,
     /// Raw-byte vocabulary, for `ignore_merges`; empty when that is off.
-    whole: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    whole: BytesTable,
 }
 
 /// GPT-2's byte → char table (`bytes_to_unicode`).
@@ -116,71 +115,73 @@ impl Bpe {
                 None => return Ok(None),
             }
         }
-        let merge_map = merge_ranks(merges, &table, &by_bytes)?;
-        let whole = if ignore_merges {
-            by_bytes.ids
-        } else {
-            HashMap::default()
-        };
+        let merges = PairTable::build(&merge_ranks(merges, &table, &by_bytes)?);
+        let mut whole: Vec<(&[u8], u32)> = Vec::new();
+        if ignore_merges {
+            whole = by_bytes.ids.iter().map(|(k, &id)| (&k[..], id)).collect();
+            // Map order is not a fixed order: sort, so equal inputs give
+            // equal table bytes.
+            whole.sort_unstable();
+        }
         Ok(Some(Bpe {
             byte_ids,
-            merges: merge_map,
-            whole,
+            merges,
+            whole: BytesTable::build(&whole),
         }))
     }
 
-    /// Append the tables to `out` (see [`super::stored`]).
+    /// Append the tables to `out` (see [`super::stored`]): the byte ids,
+    /// then each table's slot bits, byte length and bytes.
     pub(super) fn encode(&self, out: &mut Vec<u8>) {
         for id in self.byte_ids {
             put_u32(out, id);
         }
-        out.extend_from_slice(&(self.merges.len() as u64).to_le_bytes());
-        for (&pair, &(rank, id)) in &self.merges {
-            out.extend_from_slice(&pair.to_le_bytes());
-            put_u32(out, rank);
-            put_u32(out, id);
-        }
-        put_u32(out, self.whole.len() as u32);
-        for (bytes, &id) in &self.whole {
-            put_u32(out, id);
-            put_bytes(out, bytes);
+        for (bits, bytes) in [self.merges.parts(), self.whole.parts()] {
+            put_u32(out, bits);
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
         }
     }
 
-    /// Read back what [`Bpe::encode`] wrote; `None` when it is cut short.
-    pub(super) fn decode(r: &mut Reader<'_>) -> Option<Bpe> {
+    /// Read back what [`Bpe::encode`] wrote, the tables left where they are
+    /// in `buffer` (whose bytes `r` reads, from `r_start` on); `None` when
+    /// it is cut short or does not fit.
+    pub(super) fn decode(
+        r: &mut Reader<'_>,
+        buffer: &std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
+        r_start: usize,
+    ) -> Option<Bpe> {
         let mut byte_ids = [0u32; 256];
         for id in &mut byte_ids {
             *id = r.u32()?;
         }
-        let count = usize::try_from(r.u64()?).ok()?;
-        let mut merges = HashMap::with_capacity_and_hasher(count.min(1 << 24), FxBuildHasher);
-        for _ in 0..count {
-            let (pair, rank, id) = (r.u64()?, r.u32()?, r.u32()?);
-            merges.insert(pair, (rank, id));
-        }
-        let count = r.u32()? as usize;
-        let mut whole = HashMap::with_capacity_and_hasher(count.min(1 << 24), FxBuildHasher);
-        for _ in 0..count {
-            let id = r.u32()?;
-            whole.insert(Box::from(r.bytes()?), id);
-        }
+        let table = |r: &mut Reader<'_>| {
+            let bits = r.u32()?;
+            let len = usize::try_from(r.u64()?).ok()?;
+            let start = r_start + r.consumed();
+            r.take(len)?;
+            Some((bits, Backing::shared(buffer.clone(), start..start + len)))
+        };
+        let (merge_bits, merges) = table(r)?;
+        let (whole_bits, whole) = table(r)?;
         Some(Bpe {
             byte_ids,
-            merges,
-            whole,
+            merges: PairTable::from_parts(merge_bits, merges)?,
+            whole: BytesTable::from_parts(whole_bits, whole)?,
         })
     }
 
     /// Whether `other` holds the same tables.
     #[cfg(test)]
     pub(super) fn same_tables(&self, other: &Bpe) -> bool {
-        self.byte_ids == other.byte_ids && self.merges == other.merges && self.whole == other.whole
+        self.byte_ids == other.byte_ids
+            && self.merges.parts() == other.merges.parts()
+            && self.whole.parts() == other.whole.parts()
     }
 
     /// The number of tokens HF's BPE produces for `piece`.
     pub fn count(&self, piece: &[u8]) -> usize {
-        if piece.len() <= 1 || self.whole.contains_key(piece) {
+        if piece.len() <= 1 || self.whole.get(piece).is_some() {
             return piece.len().min(1);
         }
         self.merge_count(piece)
@@ -196,7 +197,7 @@ impl Bpe {
         let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
         let mut heap = BinaryHeap::with_capacity(n);
         for i in 0..n - 1 {
-            if let Some(&(rank, new_id)) = self.merges.get(&pair_key(ids[i], ids[i + 1])) {
+            if let Some((rank, new_id)) = self.merges.get(pair_key(ids[i], ids[i + 1])) {
                 heap.push(Reverse((rank, i, new_id)));
             }
         }
@@ -206,8 +207,8 @@ impl Bpe {
                 continue;
             }
             let right = next[pos];
-            let current = self.merges.get(&pair_key(ids[pos], ids[right]));
-            if current.is_none_or(|&(_, id)| id != new_id) {
+            let current = self.merges.get(pair_key(ids[pos], ids[right]));
+            if current.is_none_or(|(_, id)| id != new_id) {
                 continue;
             }
             ids[pos] = new_id;
@@ -219,13 +220,13 @@ impl Bpe {
             symbols -= 1;
             if prev[pos] != usize::MAX {
                 let p = prev[pos];
-                if let Some(&(rank, id)) = self.merges.get(&pair_key(ids[p], ids[pos])) {
+                if let Some((rank, id)) = self.merges.get(pair_key(ids[p], ids[pos])) {
                     heap.push(Reverse((rank, p, id)));
                 }
             }
             if next[pos] < n {
                 let q = next[pos];
-                if let Some(&(rank, id)) = self.merges.get(&pair_key(ids[pos], ids[q])) {
+                if let Some((rank, id)) = self.merges.get(pair_key(ids[pos], ids[q])) {
                     heap.push(Reverse((rank, pos, id)));
                 }
             }
@@ -234,7 +235,7 @@ impl Bpe {
     }
 }
 
-/// `(left id, right id)` → `(rank, merged id)` for every merge of two
+/// `(left id, right id)` → `(rank, merged id)`, in rank order, for every merge of two
 /// byte-level tokens (a merge of a token outside the byte alphabet can
 /// never fire and is left out). `Err` when a merge names a token missing
 /// from the vocabulary, as HF refuses to load that.
@@ -242,9 +243,9 @@ fn merge_ranks(
     merges: &[(TokenStr<'_>, TokenStr<'_>)],
     table: &CharToByte,
     vocab: &ByteVocab<'_>,
-) -> Result<MergeMap, FastError> {
+) -> Result<Vec<PairEntry>, FastError> {
     let missing = |t: &str| FastError::Invalid(format!("merge token {t:?} not in vocab"));
-    let mut map = HashMap::with_capacity_and_hasher(merges.len(), FxBuildHasher);
+    let mut map = Vec::with_capacity(merges.len());
     let (mut joined, mut right) = (Vec::new(), Vec::new());
     for (rank, (a, b)) in merges.iter().enumerate() {
         joined.clear();
@@ -268,8 +269,9 @@ fn merge_ranks(
             .get(joined.as_slice())
             .ok_or_else(|| missing(&format!("{a}{b}")))?;
         let rank = u32::try_from(rank).map_err(|_| FastError::Invalid("too many merges".into()))?;
-        // Later duplicates win, as in HF's `collect` into a map.
-        map.insert(pair_key(a_id, b_id), (rank, new_id));
+        // Later duplicates win (the table keeps the last), as in HF's
+        // `collect` into a map.
+        map.push((pair_key(a_id, b_id), (rank, new_id)));
     }
     Ok(map)
 }

@@ -20,6 +20,7 @@
 pub mod bpe;
 pub mod cache;
 pub mod config;
+pub mod flat;
 pub mod special;
 pub mod split;
 pub mod stored;
