@@ -143,7 +143,7 @@ pub struct FileDigest {
 #[derive(Debug, Clone)]
 pub struct ResolvedTokenizer {
     /// The bytes of `tokenizer.json`.
-    pub tokenizer_json: Arc<[u8]>,
+    pub tokenizer_json: Arc<Vec<u8>>,
     /// The chat template source, if any was found.
     pub chat_template: Option<String>,
     /// `bos_token` from the config, if set.
@@ -349,7 +349,7 @@ fn load_dir(
             .flatten(),
     };
     Ok(ResolvedTokenizer {
-        tokenizer_json: tokenizer_json.into(),
+        tokenizer_json: Arc::new(tokenizer_json),
         chat_template,
         bos_token: special.bos,
         eos_token: special.eos,
@@ -375,7 +375,7 @@ fn embedded() -> Result<ResolvedTokenizer, ResolveError> {
         digest(Path::new("tokenizer_config.json"), &config_bytes),
     ];
     Ok(ResolvedTokenizer {
-        tokenizer_json: json.into(),
+        tokenizer_json: Arc::new(json),
         chat_template: config_template(&config, config_path)?,
         bos_token: special.bos,
         eos_token: special.eos,
