@@ -16,7 +16,7 @@ mod tests;
 
 pub use grammar::MAX_DEPTH;
 
-use grammar::{read_string, skip_value, skip_ws, Fault, Problem, Span, Text};
+use grammar::{read_string, skip_value, skip_ws, Fault, Line, Problem, Span, Text};
 
 use super::fields::FieldValue;
 use crate::error::{Location, RecordError};
@@ -30,6 +30,8 @@ const MAX_KEPT_SCRATCH: usize = 16 << 20;
 pub struct Scanner {
     members: Vec<Member>,
     scratch: Vec<u8>,
+    /// The line's bitmap of special bytes ([`Line`]).
+    specials: Vec<u64>,
 }
 
 /// One top-level member: where its (unescaped) key is, its value, and
@@ -79,11 +81,16 @@ impl Scanner {
         }
         self.members.clear();
         self.scratch.clear();
-        // An outsized line's unescaped text is not kept for the next one.
+        // An outsized line's unescaped text and bitmap are not kept for the
+        // next one.
         if self.scratch.capacity() > MAX_KEPT_SCRATCH {
             self.scratch = Vec::new();
         }
-        if let Err(fault) = read_object(line, &mut self.members, &mut self.scratch) {
+        if self.specials.capacity() > MAX_KEPT_SCRATCH / 8 {
+            self.specials = Vec::new();
+        }
+        let marked = Line::new(line, &mut self.specials);
+        if let Err(fault) = read_object(&marked, &mut self.members, &mut self.scratch) {
             return Err(RecordError::Malformed {
                 at: at(),
                 reason: fault.to_string(),
@@ -98,7 +105,11 @@ impl Scanner {
 }
 
 /// The members of the object that must make up all of `line`.
-fn read_object(line: &[u8], members: &mut Vec<Member>, scratch: &mut Vec<u8>) -> Result<(), Fault> {
+fn read_object(
+    line: &Line<'_>,
+    members: &mut Vec<Member>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), Fault> {
     let mut pos = skip_ws(line, 0);
     if line.get(pos) != Some(&b'{') {
         return Err(Fault::new(line, Problem::NotAnObject, pos));
@@ -140,7 +151,11 @@ fn read_object(line: &[u8], members: &mut Vec<Member>, scratch: &mut Vec<u8>) ->
 }
 
 /// The top-level value starting at `pos`, and the position after it.
-fn read_value(line: &[u8], pos: usize, scratch: &mut Vec<u8>) -> Result<(Slot, usize), Fault> {
+fn read_value(
+    line: &Line<'_>,
+    pos: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<(Slot, usize), Fault> {
     if line.get(pos) == Some(&b'"') {
         let (text, end) = read_string(line, pos, scratch)?;
         return Ok((Slot::Str(text), end));

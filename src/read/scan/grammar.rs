@@ -2,8 +2,9 @@
 //! over a whole value without building anything (its nesting tracked in a
 //! fixed bit stack), and reading a string (unescaped into a scratch buffer
 //! only when it holds escapes; the line is never written). String bodies, the
-//! bulk of a wide row, are searched a machine word at a time for the only
-//! bytes that matter there: `"`, `\` and control characters.
+//! bulk of a wide row, end at the only bytes that matter there (`"`, `\` and
+//! control characters), found in a bitmap of them built once per line
+//! ([`Line`]).
 
 use std::fmt;
 
@@ -110,7 +111,7 @@ pub fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
 
 /// Step over the value starting at `pos` (whitespace already skipped),
 /// checking all of it; returns the position just after it.
-pub fn skip_value(bytes: &[u8], mut pos: usize) -> Result<usize, Fault> {
+pub fn skip_value(bytes: &Line<'_>, mut pos: usize) -> Result<usize, Fault> {
     let mut open = Nesting::default();
     loop {
         pos = match bytes.get(pos) {
@@ -161,7 +162,7 @@ enum Step {
 /// `skip_string` run for every skipped string; inlined, the scan measured
 /// a few percent faster.)
 #[inline(always)]
-fn after_value(bytes: &[u8], mut pos: usize, open: &mut Nesting) -> Result<Step, Fault> {
+fn after_value(bytes: &Line<'_>, mut pos: usize, open: &mut Nesting) -> Result<Step, Fault> {
     loop {
         let Some(container) = open.innermost() else {
             return Ok(Step::Done(pos));
@@ -188,7 +189,7 @@ fn after_value(bytes: &[u8], mut pos: usize, open: &mut Nesting) -> Result<Step,
 
 /// Step over `"key" :` at `pos`; returns where the member's value starts.
 #[inline(always)]
-fn member_key(bytes: &[u8], pos: usize) -> Result<usize, Fault> {
+fn member_key(bytes: &Line<'_>, pos: usize) -> Result<usize, Fault> {
     if bytes.get(pos) != Some(&b'"') {
         return Err(Fault::new(bytes, Problem::ExpectedKey, pos));
     }
@@ -300,7 +301,7 @@ pub fn number(bytes: &[u8], start: usize) -> Result<usize, Fault> {
 /// Step over the string whose opening quote is at `open`, checking its
 /// escapes; returns the position after the closing quote.
 #[inline(always)]
-pub fn skip_string(bytes: &[u8], open: usize) -> Result<usize, Fault> {
+pub fn skip_string(bytes: &Line<'_>, open: usize) -> Result<usize, Fault> {
     let mut pos = open + 1;
     loop {
         pos = find_special(bytes, pos);
@@ -328,7 +329,7 @@ pub enum Text {
 /// onto the end of `scratch`. Returns where the text is and the position
 /// after the closing quote. The line itself is never written.
 pub fn read_string(
-    bytes: &[u8],
+    bytes: &Line<'_>,
     open: usize,
     scratch: &mut Vec<u8>,
 ) -> Result<(Text, usize), Fault> {
@@ -351,7 +352,7 @@ pub fn read_string(
 /// The rest of [`read_string`] once an escape is found at `special`: the
 /// text so far and everything after it go to `scratch`, escapes decoded.
 fn decode_string(
-    bytes: &[u8],
+    bytes: &Line<'_>,
     open: usize,
     mut special: usize,
     scratch: &mut Vec<u8>,
@@ -431,75 +432,117 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
         .try_fold(0, |code, &b| Some(code << 4 | char::from(b).to_digit(16)?))
 }
 
-const ONES: u64 = u64::from_le_bytes([1; 8]);
-const HIGHS: u64 = ONES * 0x80;
-
-/// The high bit of every byte of `word` that is `"`, `\` or below 0x20.
-/// Exact for the lowest such byte; bytes above it may be flagged falsely
-/// (a borrow from the subtraction), which is all [`find_special`] needs.
-#[inline]
-fn specials(word: u64) -> u64 {
-    // Bytes below `n` (n <= 0x80): the subtraction sets their high bit.
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
-    // Flipping bit 1 turns '"' (0x22) into 0x20 and keeps control bytes
-    // below 0x20, so one comparison finds both.
-    let quote_or_control = below(word ^ (ONES * 0x02), 0x21);
-    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
-    (quote_or_control | backslash) & HIGHS
+/// A line with a bitmap of its special bytes: bit `i % 64` of word `i / 64`
+/// is set when byte `i` is `"`, `\` or a control byte, the only bytes that
+/// matter inside a string. It is built once per line, 64 bytes a step, so
+/// that finding the end of each string (a wide row holds hundreds) is a
+/// look at a word or two instead of a search with a branch per word.
+#[derive(Clone, Copy)]
+pub struct Line<'a> {
+    bytes: &'a [u8],
+    specials: &'a [u64],
 }
 
-/// The little-endian word of an 8-byte slice.
-#[inline]
-fn word(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+impl std::ops::Deref for Line<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
 }
 
-/// The offset of the first flagged byte in a run of words ([`specials`]).
-fn first_flagged(words: &[u64]) -> Option<usize> {
-    let (i, w) = words.iter().enumerate().find(|(_, &w)| w != 0)?;
-    Some(i * 8 + (w.trailing_zeros() / 8) as usize)
+impl<'a> Line<'a> {
+    /// `bytes` with its bitmap, built in `buffer`.
+    pub fn new(bytes: &'a [u8], buffer: &'a mut Vec<u64>) -> Line<'a> {
+        buffer.clear();
+        let blocks = bytes.chunks_exact(64);
+        let tail = blocks.remainder();
+        buffer.extend(blocks.map(|b| special_bits(b.try_into().expect("64 bytes"))));
+        if !tail.is_empty() {
+            let mut block = [b'a'; 64];
+            block[..tail.len()].copy_from_slice(tail);
+            buffer.push(special_bits(&block));
+        }
+        Line {
+            bytes,
+            specials: buffer,
+        }
+    }
+}
+
+/// Whether `b` ends or interrupts a run of string text.
+#[inline]
+fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The special bytes of a 64-byte block, one bit each.
+#[inline]
+fn special_bits(block: &[u8; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::special_bits(block)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        special_bits_plain(block)
+    }
+}
+
+/// [`special_bits`] a byte at a time (the reference; other targets).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(super) fn special_bits_plain(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, &b)| bits | u64::from(is_special(b)) << i)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// [`super::special_bits`] with SSE2 (part of every x86-64 CPU): per
+    /// 16 bytes, two compares for `"` and `\`, one (after an unsigned max)
+    /// for bytes up to 0x1f, and a `movemask`.
+    #[inline]
+    pub fn special_bits(block: &[u8; 64]) -> u64 {
+        let mut bits = 0u64;
+        for lane in 0..4 {
+            // SAFETY: SSE2 is part of x86-64; the load reads 16 bytes inside
+            // the 64-byte array.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * lane).cast::<__m128i>());
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                let low = _mm_set1_epi8(0x1f);
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, low), low);
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+            };
+            bits |= u64::from(mask as u16) << (16 * lane);
+        }
+        bits
+    }
 }
 
 /// The position of the first `"`, `\` or control byte at or after `pos`,
-/// or the line's length when there is none. The first word is looked at
-/// inline (most strings are keys and short values); longer text goes to
-/// `find_special_long`.
+/// or the line's length when there is none: a look at the bitmap.
 #[inline]
-pub fn find_special(bytes: &[u8], pos: usize) -> usize {
-    if let Some(first) = bytes.get(pos..pos + 8) {
-        let w = specials(word(first));
-        if w != 0 {
-            return pos + (w.trailing_zeros() / 8) as usize;
+pub fn find_special(line: &Line<'_>, pos: usize) -> usize {
+    let mut at = pos / 64;
+    let Some(&first) = line.specials.get(at) else {
+        return line.bytes.len();
+    };
+    let mut word = first & (u64::MAX << (pos % 64));
+    while word == 0 {
+        at += 1;
+        match line.specials.get(at) {
+            Some(&next) => word = next,
+            None => return line.bytes.len(),
         }
-        return find_special_long(bytes, pos + 8);
     }
-    find_special_long(bytes, pos)
-}
-
-/// [`find_special`] through long text: four words a step (which LLVM turns
-/// into SSE2 on x86-64), then single words, then the last few bytes.
-fn find_special_long(bytes: &[u8], mut pos: usize) -> usize {
-    while let Some(block) = bytes.get(pos..pos + 32) {
-        let words = [
-            specials(word(&block[..8])),
-            specials(word(&block[8..16])),
-            specials(word(&block[16..24])),
-            specials(word(&block[24..])),
-        ];
-        if words[0] | words[1] | words[2] | words[3] != 0 {
-            return pos + first_flagged(&words).unwrap_or_default();
-        }
-        pos += 32;
-    }
-    while let Some(chunk) = bytes.get(pos..pos + 8) {
-        let w = specials(word(chunk));
-        if w != 0 {
-            return pos + (w.trailing_zeros() / 8) as usize;
-        }
-        pos += 8;
-    }
-    let last = bytes.get(pos..).unwrap_or_default();
-    last.iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map_or(bytes.len(), |i| pos + i)
+    at * 64 + word.trailing_zeros() as usize
 }

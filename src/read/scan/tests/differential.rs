@@ -297,7 +297,9 @@ fn high_surrogate_misread(escape: &[u8]) -> bool {
 }
 
 /// Whether a valid JSON `line` holds a number simd-json cannot store.
-fn has_unstorable_number(line: &[u8]) -> bool {
+fn has_unstorable_number(bytes: &[u8]) -> bool {
+    let mut bits = Vec::new();
+    let line = &grammar::Line::new(bytes, &mut bits);
     let mut i = 0;
     while i < line.len() {
         match line[i] {
