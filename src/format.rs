@@ -122,6 +122,22 @@ pub enum JsonStyle {
     /// pandas `to_json` (ujson): like Python, but `/` is written `\/` and
     /// DEL is kept.
     Pandas,
+    /// Python's escaping, then pandas' escaping of the result: how a string
+    /// inside the `metadata` string comes out in a written record (`é` is
+    /// `\\u00e9`, `"` is `\\\"`), in one pass.
+    PythonInPandas,
+}
+
+impl JsonStyle {
+    /// The ASCII bytes besides `"`, `\` and control bytes that are not
+    /// written as themselves.
+    fn styled(self) -> [u8; 2] {
+        match self {
+            JsonStyle::PythonAscii => [0x7f, 0x7f],
+            JsonStyle::Pandas => [b'/', b'/'],
+            JsonStyle::PythonInPandas => [b'/', 0x7f],
+        }
+    }
 }
 
 /// Append `s` as a JSON string literal (with quotes) to `out`, Python style.
@@ -130,11 +146,17 @@ pub fn push_python_json_string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Append `s` as a JSON string literal (with quotes) in the given style.
-/// Runs of plain ASCII are found 16 bytes at a time ([`plain_run_end`])
-/// and copied whole; each other char is escaped on its own.
 pub fn push_json_string(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
     out.reserve(s.len() + 2);
     out.push(b'"');
+    push_json_text(out, s, style);
+    out.push(b'"');
+}
+
+/// Append `s` escaped in the given style, without quotes. Runs of plain
+/// ASCII are found 16 bytes at a time ([`plain_run_end`]) and copied whole;
+/// each other char is escaped on its own.
+fn push_json_text(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -143,10 +165,26 @@ pub fn push_json_string(out: &mut Vec<u8>, s: &str, style: JsonStyle) {
         let Some(&b) = bytes.get(end) else { break };
         let len = utf8_len(b);
         let ch = s[end..end + len].chars().next().expect("char boundary");
-        push_escape(out, ch);
+        match style {
+            JsonStyle::PythonInPandas => push_nested_escape(out, ch),
+            _ => push_escape(out, ch),
+        }
         i = end + len;
     }
-    out.push(b'"');
+}
+
+/// The `metadata` string ([`metadata_string`]) of `document` and
+/// `raw_document` as a written record holds it (a pandas JSON string), in
+/// one pass instead of building the Python JSON and escaping it again.
+pub fn push_metadata(out: &mut Vec<u8>, document: &str, raw_document: &str) {
+    let style = JsonStyle::PythonInPandas;
+    out.extend_from_slice(br#""{\"sdg_document\": \""#);
+    push_json_text(out, document, style);
+    out.extend_from_slice(br#"\", \"dataset\": \""#);
+    push_json_text(out, METADATA_DATASET, style);
+    out.extend_from_slice(br#"\", \"raw_document\": \""#);
+    push_json_text(out, raw_document, style);
+    out.extend_from_slice(br#"\"}""#);
 }
 
 /// The first position at or after `from` whose byte is not written as
@@ -184,10 +222,7 @@ mod sse2 {
     /// first block holding a special byte (or too short a tail), leaving
     /// the rest to the scalar steps.
     pub fn plain_run_end(bytes: &[u8], mut from: usize, style: JsonStyle) -> usize {
-        let styled = match style {
-            JsonStyle::PythonAscii => 0x7f,
-            JsonStyle::Pandas => b'/',
-        };
+        let [styled, also] = style.styled();
         while from + 16 <= bytes.len() {
             // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes
             // at `from`, which are in bounds (checked above).
@@ -198,7 +233,8 @@ mod sse2 {
                 // compare finds both control bytes and non-ASCII ones.
                 let low = _mm_cmplt_epi8(block, _mm_set1_epi8(0x20));
                 let quote_or_slash = _mm_or_si128(eq(b'"'), eq(b'\\'));
-                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote_or_slash), eq(styled)))
+                let styled = _mm_or_si128(eq(styled), eq(also));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote_or_slash), styled))
             };
             if mask != 0 {
                 return from + mask.trailing_zeros() as usize;
@@ -227,19 +263,17 @@ fn word_is_plain(word: u64, style: JsonStyle) -> bool {
     if word & HIGHS != 0 || word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0 {
         return false;
     }
-    let styled = match style {
-        JsonStyle::PythonAscii => 0x7f,
-        JsonStyle::Pandas => b'/',
-    };
-    !(has_byte(word, b'"') || has_byte(word, b'\\') || has_byte(word, styled))
+    let [styled, also] = style.styled();
+    !(has_byte(word, b'"')
+        || has_byte(word, b'\\')
+        || has_byte(word, styled)
+        || has_byte(word, also))
 }
 
 fn is_plain_ascii(b: u8, style: JsonStyle) -> bool {
     match b {
         b'"' | b'\\' => false,
-        b'/' => style == JsonStyle::PythonAscii,
-        0x7f => style == JsonStyle::Pandas,
-        0x20..=0x7e => true,
+        0x20..=0x7f => !style.styled().contains(&b),
         _ => false,
     }
 }
@@ -268,6 +302,28 @@ fn push_escape(out: &mut Vec<u8>, ch: char) {
         _ => {
             let mut units = [0u16; 2];
             for unit in ch.encode_utf16(&mut units) {
+                push_u_escape(out, *unit);
+            }
+        }
+    }
+}
+
+/// [`push_escape`] under [`JsonStyle::PythonInPandas`]: Python's escape
+/// of `ch`, with its backslashes and quotes escaped again and `/` as `\/`.
+fn push_nested_escape(out: &mut Vec<u8>, ch: char) {
+    match ch {
+        '"' => out.extend_from_slice(br#"\\\""#),
+        '\\' => out.extend_from_slice(br"\\\\"),
+        '/' => out.extend_from_slice(br"\/"),
+        '\n' => out.extend_from_slice(br"\\n"),
+        '\r' => out.extend_from_slice(br"\\r"),
+        '\t' => out.extend_from_slice(br"\\t"),
+        '\x08' => out.extend_from_slice(br"\\b"),
+        '\x0c' => out.extend_from_slice(br"\\f"),
+        _ => {
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                out.push(b'\\');
                 push_u_escape(out, *unit);
             }
         }
@@ -303,8 +359,6 @@ pub struct OutputRecord<'a> {
     pub document: &'a str,
     /// The user and assistant turns.
     pub messages: [Turn<'a>; 2],
-    /// The `metadata` string (see [`metadata_string`]).
-    pub metadata: &'a str,
     /// The chat-templated token count.
     pub token_length: usize,
 }
@@ -327,8 +381,10 @@ pub fn push_record_line(out: &mut Vec<u8>, record: &OutputRecord<'_>) {
     push_json_string(out, record.document, style);
     field(out, false, "messages");
     push_turns(out, &record.messages);
+    // `metadata` is the Python JSON of `document` and `raw_document`
+    // ([`metadata_string`]), written as a string.
     field(out, false, "metadata");
-    push_json_string(out, record.metadata, style);
+    push_metadata(out, record.document, record.raw_document);
     out.extend_from_slice(b",\"unmask\":true,\"token_length\":");
     out.extend_from_slice(record.token_length.to_string().as_bytes());
     out.extend_from_slice(b"}\n");

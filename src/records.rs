@@ -345,14 +345,12 @@ impl RecordBuilder {
             .length
             .token_length(&messages)
             .map_err(|reason| RecordError::Template { at: at(), reason })?;
-        let metadata = format::metadata_string(f.document, f.raw_document);
         let record = OutputRecord {
             question: f.question,
             document_outline: f.outline,
             raw_document: f.raw_document,
             document: f.document,
             messages,
-            metadata: &metadata,
             token_length: tokens,
         };
         format::push_record_line(out, &record);

@@ -156,6 +156,18 @@ fn reference_json(s: &str, style: JsonStyle) -> String {
 
 proptest::proptest! {
     #[test]
+    fn metadata_in_one_pass_is_the_python_json_escaped_again(
+        document in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,40}){0,30}",
+        raw in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,40}){0,30}",
+    ) {
+        let mut fused = Vec::new();
+        push_metadata(&mut fused, &document, &raw);
+        let mut twice = Vec::new();
+        push_json_string(&mut twice, &metadata_string(&document, &raw), JsonStyle::Pandas);
+        proptest::prop_assert_eq!(String::from_utf8(fused).unwrap(), String::from_utf8(twice).unwrap());
+    }
+
+    #[test]
     fn block_at_a_time_escaping_matches_the_rules(
         s in "([a-z ./\"\\\\\x00-\x1f\x7f\u{80}-\u{7ff}é€😀]|[ -~]{8,40}){0,40}"
     ) {
@@ -175,7 +187,6 @@ fn metadata_is_python_json_dumps() {
 
 #[test]
 fn record_line_field_order_and_encoding() {
-    let meta = metadata_string("d", "r");
     let record = OutputRecord {
         question: "Q/?",
         document_outline: "T",
@@ -193,7 +204,6 @@ fn record_line_field_order_and_encoding() {
                 thinking: Some(""),
             },
         ],
-        metadata: &meta,
         token_length: 42,
     };
     let mut out = Vec::new();
@@ -211,7 +221,6 @@ fn record_line_field_order_and_encoding() {
 
 #[test]
 fn record_line_parses_back_to_the_same_values() {
-    let meta = metadata_string("dé\u{1}", "r😀");
     let record = OutputRecord {
         question: "q\u{7f}",
         document_outline: "o/\\",
@@ -229,7 +238,6 @@ fn record_line_parses_back_to_the_same_values() {
                 thinking: Some("t\u{2028}"),
             },
         ],
-        metadata: &meta,
         token_length: 7,
     };
     let mut out = Vec::new();
