@@ -4,7 +4,8 @@
 //! included). Two counters implement [`TokenCount`]: [`hf::HfCounter`]
 //! (the `tokenizers` crate, supports everything) and [`fast::FastCounter`]
 //! (an exact counting-only fast path for byte-level BPE tokenizers whose
-//! pre-tokenizer it recognises; [`load_counter`] falls back to HF otherwise).
+//! pre-tokenizer it recognises; [`chat::PreparedTokenizer::build`] falls
+//! back to HF otherwise).
 
 pub mod chat;
 pub mod fast;

@@ -1,7 +1,7 @@
 //! Sampling files by position: each input is memory-mapped (a compressed
 //! one is first decompressed into an anonymous spill file), the byte offset
 //! of every record is written to an index file, which is memory-mapped in
-//! turn; then [`draw_indices`] picks K ordinals and only those records are
+//! turn; then [`draw_indices`](super::reservoir::draw_indices) picks K ordinals and only those records are
 //! read. Memory: the K chosen ordinals; the index costs 8 bytes per record
 //! on disk; the inputs are paged in by the kernel.
 
