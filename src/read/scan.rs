@@ -151,11 +151,7 @@ fn read_object(
 }
 
 /// The top-level value starting at `pos`, and the position after it.
-fn read_value(
-    line: &Line<'_>,
-    pos: usize,
-    scratch: &mut Vec<u8>,
-) -> Result<(Slot, usize), Fault> {
+fn read_value(line: &Line<'_>, pos: usize, scratch: &mut Vec<u8>) -> Result<(Slot, usize), Fault> {
     if line.get(pos) == Some(&b'"') {
         let (text, end) = read_string(line, pos, scratch)?;
         return Ok((Slot::Str(text), end));

@@ -415,13 +415,20 @@ fn finds_specials_at_every_offset() {
             let line = grammar::Line::new(&bytes, &mut bits);
             assert_eq!(grammar::find_special(&line, 0), want, "{len} {special}");
             for pos in 0..=want {
-                assert_eq!(grammar::find_special(&line, pos), want, "{len} {special} {pos}");
+                assert_eq!(
+                    grammar::find_special(&line, pos),
+                    want,
+                    "{len} {special} {pos}"
+                );
             }
             assert_eq!(grammar::find_special(&line, want + 1), want + 1);
         }
         let plain = vec![b'b'; len];
         let mut bits = Vec::new();
-        assert_eq!(grammar::find_special(&grammar::Line::new(&plain, &mut bits), 0), len);
+        assert_eq!(
+            grammar::find_special(&grammar::Line::new(&plain, &mut bits), 0),
+            len
+        );
     }
 }
 
@@ -431,14 +438,24 @@ fn the_sse2_bitmap_is_the_byte_by_byte_one() {
     for round in 0..2000 {
         let mut block = [0u8; 64];
         for b in &mut block {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             // Mostly the bytes that matter and their neighbours.
-            let pick = [b'"', b'\\', 0x1f, 0x20, 0x00, 0x7f, 0x80, 0xff, b'a', b'!', b'#', 0x5b, 0x5d];
-            *b = if round % 2 == 0 { pick[(state >> 59) as usize % pick.len()] } else { (state >> 56) as u8 };
+            let pick = [
+                b'"', b'\\', 0x1f, 0x20, 0x00, 0x7f, 0x80, 0xff, b'a', b'!', b'#', 0x5b, 0x5d,
+            ];
+            *b = if round % 2 == 0 {
+                pick[(state >> 59) as usize % pick.len()]
+            } else {
+                (state >> 56) as u8
+            };
         }
         let mut bits = Vec::new();
         let line = grammar::Line::new(&block, &mut bits);
-        let got: Vec<usize> = (0..64).filter(|&i| grammar::find_special(&line, i) == i).collect();
+        let got: Vec<usize> = (0..64)
+            .filter(|&i| grammar::find_special(&line, i) == i)
+            .collect();
         let want: Vec<usize> = (0..64)
             .filter(|&i| grammar::special_bits_plain(&block) >> i & 1 == 1)
             .collect();

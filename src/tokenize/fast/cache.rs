@@ -245,7 +245,11 @@ mod tests {
         for start in 0..text.len() {
             for len in 1..=PACKED_LEN.min(text.len() - start) {
                 let piece = &text[start..start + len];
-                assert_eq!(PackedKey::at(&text, start, len).0, plain_key(piece), "{start} {len}");
+                assert_eq!(
+                    PackedKey::at(&text, start, len).0,
+                    plain_key(piece),
+                    "{start} {len}"
+                );
                 // The same piece at the very end of a text (byte-wise tail).
                 assert_eq!(PackedKey::at(piece, 0, len).0, plain_key(piece), "{len}");
             }
@@ -329,7 +333,9 @@ mod tests {
         assert_eq!(computed, before + 100, "new pieces are computed");
         for i in (2 * MAX_PACKED_SLOTS as u64 - 100)..(2 * MAX_PACKED_SLOTS as u64) {
             let piece = format!("{i:x}").into_bytes();
-            cache.count(&piece, 0, piece.len(), |_| unreachable!("{i:x} was just stored"));
+            cache.count(&piece, 0, piece.len(), |_| {
+                unreachable!("{i:x} was just stored")
+            });
         }
     }
 }

@@ -37,7 +37,10 @@ impl Backing {
 
     /// `range` of a shared buffer (which must hold it).
     pub fn shared(buffer: Arc<dyn AsRef<[u8]> + Send + Sync>, range: Range<usize>) -> Backing {
-        assert!(range.end <= (*buffer).as_ref().len(), "range inside the buffer");
+        assert!(
+            range.end <= (*buffer).as_ref().len(),
+            "range inside the buffer"
+        );
         Backing { buffer, range }
     }
 
@@ -50,7 +53,9 @@ impl Backing {
 
 /// Slots for `entries` keys: a power of two, filled to at most ~2/3.
 fn slot_bits(entries: usize) -> u32 {
-    (entries + entries / 2 + 1).next_power_of_two().trailing_zeros()
+    (entries + entries / 2 + 1)
+        .next_power_of_two()
+        .trailing_zeros()
 }
 
 #[inline]
@@ -233,7 +238,12 @@ mod tests {
     #[test]
     fn pair_table_answers_as_a_map_with_later_duplicates_winning() {
         let entries: Vec<PairEntry> = (0..5000u64)
-            .map(|i| ((((i * 7919) % 3000) << 32) | (i % 17), (i as u32, (i * 3) as u32)))
+            .map(|i| {
+                (
+                    (((i * 7919) % 3000) << 32) | (i % 17),
+                    (i as u32, (i * 3) as u32),
+                )
+            })
             .collect();
         let map: HashMap<u64, (u32, u32)> = entries.iter().copied().collect();
         let table = PairTable::build(&entries);
@@ -271,7 +281,11 @@ mod tests {
         let mut cut = data.to_vec();
         cut.truncate(SLOT << bits);
         let keyless = BytesTable::from_parts(bits, Backing::owned(cut.clone())).unwrap();
-        assert_eq!(keyless.get(b"k77"), None, "keys outside the bytes match nothing");
+        assert_eq!(
+            keyless.get(b"k77"),
+            None,
+            "keys outside the bytes match nothing"
+        );
         cut.pop();
         assert!(BytesTable::from_parts(bits, Backing::owned(cut)).is_none());
     }
