@@ -308,25 +308,27 @@ fn push_escape(out: &mut Vec<u8>, ch: char) {
     }
 }
 
-/// [`push_escape`] under [`JsonStyle::PythonInPandas`]: Python's escape
-/// of `ch`, with its backslashes and quotes escaped again and `/` as `\/`.
+/// [`push_escape`] under [`JsonStyle::PythonInPandas`]: Python's escape of
+/// `ch` (for every char but `/`, the escape [`push_escape`] writes), escaped
+/// again as pandas writes it: its `\` and `"` behind a backslash. `/`,
+/// which Python keeps, is pandas' `\/`.
 fn push_nested_escape(out: &mut Vec<u8>, ch: char) {
-    match ch {
-        '"' => out.extend_from_slice(br#"\\\""#),
-        '\\' => out.extend_from_slice(br"\\\\"),
-        '/' => out.extend_from_slice(br"\/"),
-        '\n' => out.extend_from_slice(br"\\n"),
-        '\r' => out.extend_from_slice(br"\\r"),
-        '\t' => out.extend_from_slice(br"\\t"),
-        '\x08' => out.extend_from_slice(br"\\b"),
-        '\x0c' => out.extend_from_slice(br"\\f"),
-        _ => {
-            let mut units = [0u16; 2];
-            for unit in ch.encode_utf16(&mut units) {
-                out.push(b'\\');
-                push_u_escape(out, *unit);
-            }
+    if ch == '/' {
+        out.extend_from_slice(br"\/");
+        return;
+    }
+    let start = out.len();
+    push_escape(out, ch);
+    // At most two `\uXXXX` units.
+    let mut once = [0u8; 12];
+    let len = out.len() - start;
+    once[..len].copy_from_slice(&out[start..]);
+    out.truncate(start);
+    for &b in &once[..len] {
+        if b == b'\\' || b == b'"' {
+            out.push(b'\\');
         }
+        out.push(b);
     }
 }
 
