@@ -10,7 +10,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use rustc_hash::FxBuildHasher;
 
 use super::config::TokenStr;
-use super::flat::{Backing, BytesTable, PairEntry, PairTable};
+use super::flat::{Backing, BytesTable, PairEntry, PairTable, SharedBuffer};
 use super::FastError;
 
 use super::stored::{put_u32, Reader};
@@ -116,13 +116,13 @@ impl Bpe {
             }
         }
         let merges = PairTable::build(&merge_ranks(merges, &table, &by_bytes)?);
-        let mut whole: Vec<(&[u8], u32)> = Vec::new();
-        if ignore_merges {
-            whole = by_bytes.ids.iter().map(|(k, &id)| (&k[..], id)).collect();
-            // Map order is not a fixed order: sort, so equal inputs give
-            // equal table bytes.
-            whole.sort_unstable();
-        }
+        let mut whole: Vec<(&[u8], u32)> = match ignore_merges {
+            true => by_bytes.ids.iter().map(|(k, &id)| (&k[..], id)).collect(),
+            false => Vec::new(),
+        };
+        // Map order is not a fixed order: sort, so equal inputs give equal
+        // table bytes.
+        whole.sort_unstable();
         Ok(Some(Bpe {
             byte_ids,
             merges,
@@ -146,11 +146,7 @@ impl Bpe {
     /// Read back what [`Bpe::encode`] wrote, the tables left where they are
     /// in `buffer` (whose bytes `r` reads, from `r_start` on); `None` when
     /// it is cut short or does not fit.
-    pub(super) fn decode(
-        r: &mut Reader<'_>,
-        buffer: &std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
-        r_start: usize,
-    ) -> Option<Bpe> {
+    pub(super) fn decode(r: &mut Reader<'_>, buffer: &SharedBuffer, r_start: usize) -> Option<Bpe> {
         let mut byte_ids = [0u32; 256];
         for id in &mut byte_ids {
             *id = r.u32()?;
@@ -235,9 +231,9 @@ impl Bpe {
     }
 }
 
-/// `(left id, right id)` → `(rank, merged id)`, in rank order, for every merge of two
-/// byte-level tokens (a merge of a token outside the byte alphabet can
-/// never fire and is left out). `Err` when a merge names a token missing
+/// `(left id, right id)` → `(rank, merged id)`, in rank order, for every
+/// merge of two byte-level tokens (a merge of a token outside the byte
+/// alphabet can never fire and is left out). `Err` when a merge names a token missing
 /// from the vocabulary, as HF refuses to load that.
 fn merge_ranks(
     merges: &[(TokenStr<'_>, TokenStr<'_>)],

@@ -17,11 +17,14 @@ use std::sync::Arc;
 /// Bytes per slot.
 const SLOT: usize = 16;
 
+/// A buffer tables can live in: a `Vec`, or a mapped cache file.
+pub type SharedBuffer = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// The bytes a table lives in: a range of a shared buffer (its own `Vec`
 /// when built, the mapped cache file when loaded).
 #[derive(Clone)]
 pub struct Backing {
-    buffer: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    buffer: SharedBuffer,
     range: Range<usize>,
 }
 
@@ -36,7 +39,7 @@ impl Backing {
     }
 
     /// `range` of a shared buffer (which must hold it).
-    pub fn shared(buffer: Arc<dyn AsRef<[u8]> + Send + Sync>, range: Range<usize>) -> Backing {
+    pub fn shared(buffer: SharedBuffer, range: Range<usize>) -> Backing {
         assert!(
             range.end <= (*buffer).as_ref().len(),
             "range inside the buffer"

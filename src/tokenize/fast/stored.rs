@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use super::bpe::Bpe;
 use super::config::{self, Spec};
+use super::flat::SharedBuffer;
 use super::split::Flavor;
 use super::{FastCounter, FastError};
 
@@ -115,7 +116,7 @@ fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Vec<u8> {
 }
 
 /// The counter whose tables [`encode`] wrote at `start` of `buffer`.
-fn decode(buffer: Arc<dyn AsRef<[u8]> + Send + Sync>, start: usize) -> Option<FastCounter> {
+fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
     let payload = (*buffer).as_ref().get(start..)?;
     let mut r = Reader::new(payload);
     let flavor = match r.u8()? {
@@ -148,14 +149,15 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// Reads what [`put_u32`] and friends wrote; `None` past the end.
 pub(super) struct Reader<'a> {
     rest: &'a [u8],
-    consumed: usize,
+    /// The length of all the bytes read from.
+    total: usize,
 }
 
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Self {
         Reader {
             rest: bytes,
-            consumed: 0,
+            total: bytes.len(),
         }
     }
 
@@ -166,13 +168,12 @@ impl<'a> Reader<'a> {
         }
         let (head, rest) = self.rest.split_at(n);
         self.rest = rest;
-        self.consumed += n;
         Some(head)
     }
 
     /// Bytes read so far.
     pub(super) fn consumed(&self) -> usize {
-        self.consumed
+        self.total - self.rest.len()
     }
 
     fn is_empty(&self) -> bool {
