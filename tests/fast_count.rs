@@ -138,7 +138,10 @@ fn gemma3_counts_match_hf() {
 #[test]
 fn families_take_the_expected_path() {
     let want = [
-        ("llama-3.1-instruct", "byte-level BPE, hand-written Llama 3 splitter"),
+        (
+            "llama-3.1-instruct",
+            "byte-level BPE, hand-written Llama 3 splitter",
+        ),
         ("gpt-oss", "byte-level BPE, hand-written o200k splitter"),
         ("cl100k", "byte-level BPE, hand-written Llama 3 splitter"),
         ("qwen3", "byte-level BPE, compiled split regex, NFC"),
@@ -159,7 +162,8 @@ fn families_take_the_expected_path() {
 /// whole), each against HF on the same JSON.
 #[test]
 fn compiled_regexes_on_llama3_vocab_match_hf() {
-    let base: serde_json::Value = serde_json::from_slice(&fixture_json("llama-3.1-instruct")).unwrap();
+    let base: serde_json::Value =
+        serde_json::from_slice(&fixture_json("llama-3.1-instruct")).unwrap();
     let llama3 = split::LLAMA3_REGEX;
     let cases: [(&str, Vec<&str>); 3] = [
         ("gpt2", vec![split_regex::GPT2]),
@@ -171,8 +175,10 @@ fn compiled_regexes_on_llama3_vocab_match_hf() {
         let byte_level = json["pre_tokenizer"]["pretokenizers"][1].clone();
         let mut list: Vec<serde_json::Value> = patterns
             .iter()
-            .map(|p| serde_json::json!({"type": "Split", "pattern": {"Regex": p},
-                                        "behavior": "Isolated", "invert": false}))
+            .map(|p| {
+                serde_json::json!({"type": "Split", "pattern": {"Regex": p},
+                                        "behavior": "Isolated", "invert": false})
+            })
             .collect();
         list.push(byte_level);
         json["pre_tokenizer"]["pretokenizers"] = list.into();

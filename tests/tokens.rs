@@ -112,14 +112,22 @@ fn tokens_template_none_needs_no_chat_template() {
     use knowmix::tokenize::TokenCount;
     let counter = &crate::util::llama().counter;
     let dir = tempdir();
-    std::fs::copy(llama().join("tokenizer.json"), dir.path().join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        llama().join("tokenizer.json"),
+        dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
     let got = knowmix()
         .args(["tokens", "--template", "none", "--tokenizer"])
         .arg(dir.path())
         .write_stdin("{\"text\":\"Hello, world.\"}\n")
         .output()
         .unwrap();
-    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
     let want = format!(
         "{{\"text\":\"Hello, world.\",\"token_length\":{}}}\n",
         counter.count("Hello, world.")
@@ -142,10 +150,22 @@ fn tokens_template_none_needs_no_chat_template() {
 #[test]
 fn tokens_verbose_names_the_counter_for_each_family() {
     let cases = [
-        ("llama2", "counter: fast, SentencePiece BPE (prepend ▁, byte fallback)"),
-        ("cl100k", "counter: fast, byte-level BPE, hand-written Llama 3 splitter"),
-        ("qwen3", "counter: fast, byte-level BPE, compiled split regex, NFC"),
-        ("deepseek-v3", "counter: fast, byte-level BPE, 3 compiled split regexes"),
+        (
+            "llama2",
+            "counter: fast, SentencePiece BPE (prepend ▁, byte fallback)",
+        ),
+        (
+            "cl100k",
+            "counter: fast, byte-level BPE, hand-written Llama 3 splitter",
+        ),
+        (
+            "qwen3",
+            "counter: fast, byte-level BPE, compiled split regex, NFC",
+        ),
+        (
+            "deepseek-v3",
+            "counter: fast, byte-level BPE, 3 compiled split regexes",
+        ),
         ("gemma3", "counter: fast, SentencePiece BPE (byte fallback)"),
     ];
     for (family, want) in cases {

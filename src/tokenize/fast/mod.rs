@@ -70,8 +70,8 @@ enum Model {
     Hand(Flavor, Bpe),
     /// Byte-level BPE split by compiled regexes.
     Compiled(RegexChain, Bpe),
-    /// SentencePiece-style BPE.
-    SentencePiece(SpModel),
+    /// SentencePiece-style BPE (boxed: its tables are the biggest variant).
+    SentencePiece(Box<SpModel>),
 }
 
 impl std::fmt::Debug for FastCounter {
@@ -103,7 +103,7 @@ impl FastCounter {
         }
         let model = match &spec.shape {
             Shape::SentencePiece { .. } => match SpModel::new(&spec.vocab, &spec.merges)? {
-                Some(sp) => Model::SentencePiece(sp),
+                Some(sp) => Model::SentencePiece(Box::new(sp)),
                 None => return Ok(None),
             },
             Shape::ByteLevel { splits, .. } => {

@@ -159,7 +159,10 @@ impl CompiledRule {
         let input = Input::new(hay).range(i..).anchored(Anchored::Yes);
         let (pattern, end) = match self.dfa.as_ref().map(|d| d.try_search_fwd(cache, &input)) {
             Some(Ok(found)) => found.map(|m| (m.pattern().as_usize(), m.offset()))?,
-            _ => self.meta.search(&input).map(|m| (m.pattern().as_usize(), m.end()))?,
+            _ => self
+                .meta
+                .search(&input)
+                .map(|m| (m.pattern().as_usize(), m.end()))?,
         };
         Some(self.fix_end(hay, pattern, i, end))
     }
@@ -177,7 +180,10 @@ impl CompiledRule {
         if !self.ws_tail || pattern != 1 || end == hay.len() {
             return end;
         }
-        let last = hay[..end].char_indices().next_back().map_or(end, |(k, _)| k);
+        let last = hay[..end]
+            .char_indices()
+            .next_back()
+            .map_or(end, |(k, _)| k);
         if last > start {
             last
         } else {
@@ -234,7 +240,9 @@ fn with_caches<R>(chain: &RegexChain, f: impl FnOnce(&mut [Cache]) -> R) -> R {
 }
 
 fn placeholder_cache() -> Cache {
-    DFA::new("a").expect("a trivial regex compiles").create_cache()
+    DFA::new("a")
+        .expect("a trivial regex compiles")
+        .create_cache()
 }
 
 #[cfg(test)]
@@ -264,7 +272,10 @@ mod tests {
         assert_eq!(pieces(&c, "a  b"), ["a", " ", " ", "b"]);
         assert_eq!(pieces(&c, "a b"), ["a", " ", "b"]);
         assert_eq!(pieces(&c, "a   "), ["a", "   "]);
-        assert_eq!(pieces(&c, "a \u{3000}\u{a0}b"), ["a", " \u{3000}", "\u{a0}", "b"]);
+        assert_eq!(
+            pieces(&c, "a \u{3000}\u{a0}b"),
+            ["a", " \u{3000}", "\u{a0}", "b"]
+        );
         // Text no branch matches is a piece of its own.
         assert_eq!(pieces(&c, "a12b"), ["a", "12", "b"]);
     }
@@ -283,7 +294,16 @@ mod tests {
 
     #[test]
     fn unsupported_patterns_are_refused() {
-        for p in [r"a(?=b)", r"\s*", r"a|", r"\bword", r"(a)\1", r"^a", r"a++", r"(?:a*)+b"] {
+        for p in [
+            r"a(?=b)",
+            r"\s*",
+            r"a|",
+            r"\bword",
+            r"(a)\1",
+            r"^a",
+            r"a++",
+            r"(?:a*)+b",
+        ] {
             let rule = SplitRule {
                 pattern: p.into(),
                 keep_gaps: true,

@@ -133,7 +133,9 @@ pub fn normalizer(norm: &Value) -> Option<Normalizer> {
 fn is_space_replace(v: &Value) -> bool {
     is_type(v, "Replace")
         && field(field(v, "pattern"), "String").as_str() == Some(" ")
-        && field(v, "pattern").as_object().is_some_and(|o| o.len() == 1)
+        && field(v, "pattern")
+            .as_object()
+            .is_some_and(|o| o.len() == 1)
         && field(v, "content").as_str() == Some("▁")
 }
 

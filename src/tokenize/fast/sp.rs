@@ -198,7 +198,10 @@ mod tests {
         let mut vocab: Vec<(TokenStr, u32)> = (0..=255u32)
             .map(|b| (format!("<0x{b:02X}>").into(), b))
             .collect();
-        for (i, t) in ["▁", "a", "b", "▁a", "ab", "▁ab", "c", "c▁"].iter().enumerate() {
+        for (i, t) in ["▁", "a", "b", "▁a", "ab", "▁ab", "c", "c▁"]
+            .iter()
+            .enumerate()
+        {
             vocab.push(((*t).into(), 256 + i as u32));
         }
         let merges: Vec<(TokenStr, TokenStr)> = [("▁", "a"), ("a", "b"), ("▁a", "b"), ("c", "▁")]

@@ -77,11 +77,8 @@ mod tests {
 
     #[test]
     fn leftmost_longest() {
-        let s = SpecialSplitter::new(
-            &["<|a|>".into(), "<|a|><|b|>".into(), "<|b|>".into()],
-            &[],
-        )
-        .unwrap();
+        let s = SpecialSplitter::new(&["<|a|>".into(), "<|a|><|b|>".into(), "<|b|>".into()], &[])
+            .unwrap();
         let mut parts = Vec::new();
         let n = s.split("x<|a|><|b|>y<|b|<|b|>", |t| parts.push(t.to_string()));
         assert_eq!(n, 2);
