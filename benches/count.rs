@@ -1,7 +1,12 @@
 //! Token counting throughput: HF `tokenizers` (`encode_fast(text, true)`)
 //! against `FastCounter`, single thread, on a deterministic corpus of
 //! rendered chat records (English prose with the model's chat markup),
-//! for the Llama 3.1 and gpt-oss fixture tokenizers.
+//! for every fixture tokenizer family.
+//!
+//! With `KNOWMIX_BENCH_DUMP=DIR` each family's records are also written to
+//! `DIR/<family>.json` (a JSON list of strings) with the total HF counts, so
+//! `benches/count_py.py` can time Python `tokenizers` and `tiktoken` on the
+//! very same texts.
 //!
 //! With `KNOWMIX_BENCH_CPU=1` the measured time is this thread's CPU time
 //! (from `/proc/thread-self/schedstat`, nanoseconds) instead of wall time,
@@ -148,8 +153,43 @@ fn paragraphs(rng: &mut ChaCha8Rng, count: usize) -> String {
     out
 }
 
-/// Rendered records, Llama 3 (`harmony == false`) or harmony markup.
-fn corpus(harmony: bool) -> Vec<String> {
+/// A family's chat markup around (document, question, answer).
+#[derive(Clone, Copy)]
+enum Markup {
+    Llama3,
+    Harmony,
+    ChatMl,
+    DeepSeek,
+    Gemma,
+    Llama2,
+}
+
+fn record(markup: Markup, doc: &str, q: &str, a: &str) -> String {
+    match markup {
+        Markup::Harmony => format!(
+            "<|start|>system<|message|>You are ChatGPT, a large language model.\nReasoning: medium<|end|>\
+             <|start|>user<|message|>{doc}\n\n{q}<|end|><|start|>assistant<|channel|>final<|message|>{a}<|return|>"
+        ),
+        Markup::Llama3 => format!(
+            "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n\
+             Today Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{doc}\n\n{q}\
+             <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n{a}<|eot_id|>"
+        ),
+        Markup::ChatMl => format!(
+            "<|im_start|>user\n{doc}\n\n{q}<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n{a}<|im_end|>\n"
+        ),
+        Markup::DeepSeek => format!(
+            "<｜begin▁of▁sentence｜><｜User｜>{doc}\n\n{q}<｜Assistant｜>{a}<｜end▁of▁sentence｜>"
+        ),
+        Markup::Gemma => format!(
+            "<bos><start_of_turn>user\n{doc}\n\n{q}<end_of_turn>\n<start_of_turn>model\n{a}<end_of_turn>\n"
+        ),
+        Markup::Llama2 => format!("<s>[INST] {doc}\n\n{q} [/INST] {a} </s>"),
+    }
+}
+
+/// Rendered records in `markup`.
+fn corpus(markup: Markup) -> Vec<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let mut records = Vec::new();
     let mut total = 0;
@@ -159,18 +199,7 @@ fn corpus(harmony: bool) -> Vec<String> {
             paragraphs(&mut rng, 1),
             paragraphs(&mut rng, 2),
         );
-        let record = if harmony {
-            format!(
-                "<|start|>system<|message|>You are ChatGPT, a large language model.\nReasoning: medium<|end|>\
-                 <|start|>user<|message|>{doc}\n\n{q}<|end|><|start|>assistant<|channel|>final<|message|>{a}<|return|>"
-            )
-        } else {
-            format!(
-                "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n\
-                 Today Date: 26 Jul 2024\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{doc}\n\n{q}\
-                 <|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n{a}<|eot_id|>"
-            )
-        };
+        let record = record(markup, &doc, &q, &a);
         total += record.len();
         records.push(record);
     }
@@ -197,20 +226,35 @@ fn measure(iters: u64, mut f: impl FnMut() -> usize) -> Duration {
     }
 }
 
-fn bench_tokenizer(c: &mut Criterion, name: &str, path: &str, harmony: bool) {
-    let json = std::fs::read(path).expect("fixture tokenizer");
+/// The `tokenizer.json` of a fixture family (plain or `.zst`).
+fn fixture_json(family: &str) -> Vec<u8> {
+    let path = format!("fixtures/tokenizers/{family}/tokenizer.json");
+    match std::fs::read(&path) {
+        Ok(json) => json,
+        Err(_) => zstd::decode_all(std::fs::File::open(format!("{path}.zst")).expect("fixture"))
+            .expect("fixture decompresses"),
+    }
+}
+
+fn bench_tokenizer(c: &mut Criterion, name: &str, family: &str, markup: Markup) {
+    let json = fixture_json(family);
     let hf = Tokenizer::from_bytes(&json).expect("HF loads");
     let fast = FastCounter::from_tokenizer_json(&json)
         .expect("parses")
         .expect("supported");
-    let records = corpus(harmony);
+    let records = corpus(markup);
     let bytes: usize = records.iter().map(String::len).sum();
     let hf_total: usize = records
         .iter()
         .map(|r| hf.encode_fast(r.as_str(), true).unwrap().len())
         .sum();
     let fast_total: usize = records.iter().map(|r| fast.count(r)).sum();
-    assert_eq!(hf_total, fast_total, "{name}: counts differ");
+    assert_eq!(hf_total, fast_total, "{family}: counts differ");
+    if let Some(dir) = std::env::var_os("KNOWMIX_BENCH_DUMP") {
+        let dump = serde_json::json!({"family": family, "tokens": hf_total, "records": records});
+        let path = std::path::Path::new(&dir).join(format!("{name}.json"));
+        std::fs::write(path, serde_json::to_vec(&dump).unwrap()).expect("dump written");
+    }
     let mut group = c.benchmark_group(format!("count/{name}"));
     group
         .throughput(Throughput::Bytes(bytes as u64))
@@ -228,18 +272,18 @@ fn bench_tokenizer(c: &mut Criterion, name: &str, path: &str, harmony: bool) {
 }
 
 fn counting(c: &mut Criterion) {
-    bench_tokenizer(
-        c,
-        "llama3",
-        "fixtures/tokenizers/llama-3.1-instruct/tokenizer.json",
-        false,
-    );
-    bench_tokenizer(
-        c,
-        "gpt-oss",
-        "fixtures/tokenizers/gpt-oss/tokenizer.json",
-        true,
-    );
+    let families = [
+        ("llama3", "llama-3.1-instruct", Markup::Llama3),
+        ("gpt-oss", "gpt-oss", Markup::Harmony),
+        ("qwen3", "qwen3", Markup::ChatMl),
+        ("deepseek-v3", "deepseek-v3", Markup::DeepSeek),
+        ("cl100k", "cl100k", Markup::ChatMl),
+        ("llama2", "llama2", Markup::Llama2),
+        ("gemma3", "gemma3", Markup::Gemma),
+    ];
+    for (name, family, markup) in families {
+        bench_tokenizer(c, name, family, markup);
+    }
 }
 
 criterion_group!(benches, counting);

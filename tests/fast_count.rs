@@ -1,295 +1,41 @@
 //! Differential tests: `FastCounter` against HF `tokenizers`
-//! (`encode_fast(text, true).len()`) on the fixture tokenizers, over a
-//! deterministic, seeded corpus of varied texts, plus shape detection
-//! (unsupported `tokenizer.json`s give `Ok(None)`).
+//! (`encode_fast(text, true).len()`) on every fixture tokenizer family,
+//! over a deterministic, seeded corpus of varied texts ([`corpus`]); the
+//! compiled split regexes against `fancy-regex` ([`split_regex`]); plus
+//! shape detection (unsupported `tokenizer.json`s give `Ok(None)`).
+//!
+//! Each family runs `KNOWMIX_DIFF_TEXTS` texts (default 20,000, so the
+//! suite stays quick on two cores); TESTING.md records the 100,000-text run.
+
+mod corpus;
+mod split_regex;
 
 use knowmix::tokenize::fast::{split, FastCounter};
 use knowmix::tokenize::TokenCount;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokenizers::Tokenizer;
 
-const LLAMA: &str = "fixtures/tokenizers/llama-3.1-instruct/tokenizer.json";
-const GPT_OSS: &str = "fixtures/tokenizers/gpt-oss/tokenizer.json";
-const TEXTS: usize = 100_000;
+/// Texts per family unless `KNOWMIX_DIFF_TEXTS` says otherwise.
+const DEFAULT_TEXTS: usize = 20_000;
 
-const PROSE: &[&[&str]] = &[
-    &[
-        "The", "quick", "brown", "fox", "isn't", "what", "we'll", "say", "they're", "I'm",
-        "you've", "HE'D", "Don't", "it's", "data", "model", "tokens", "e-mail", "U.S.A.", "naïve",
-        "café",
-    ],
-    &[
-        "l'homme",
-        "aujourd'hui",
-        "français",
-        "être",
-        "où",
-        "ça",
-        "déjà",
-        "Noël",
-        "cœur",
-        "qu'il",
-    ],
-    &[
-        "Straße",
-        "Grüße",
-        "Übermäßig",
-        "ÄÖÜ",
-        "Maß",
-        "Fußball",
-        "größer",
-    ],
-    &["¿Qué", "tal?", "¡Hola!", "niño", "año", "mañana", "Señor"],
-    &["İstanbul", "ılık", "ŞEHİR", "ağaç", "İİ", "ığdır"],
-    &[
-        "Привет",
-        "мир",
-        "Москва",
-        "ЁЛКА",
-        "съешь",
-        "ещё",
-        "этих",
-        "мягких",
-    ],
-    &["Καλημέρα", "κόσμε", "ΑΘΗΝΑ", "ς", "ΣΊΣΥΦΟΣ", "ἀρχή"],
-    &[
-        "你好", "世界", "中文", "分词", "测试", "。", "，", "的", "模型",
-    ],
-    &["こんにちは", "カタカナ", "日本語", "です", "ｶﾀｶﾅ", "ー"],
-    &["مرحبا", "بالعالم", "العربية", "٣٤٥", "كتاب", "ـ"],
-    &["שָׁלוֹם", "עולם", "עברית", "ספר"],
-    &["नमस्ते", "दुनिया", "हिन्दी", "१२३", "क्षत्रिय"],
-    &["สวัสดี", "ภาษาไทย", "ครับ", "๑๒๓"],
-    &["안녕하세요", "세계", "한국어", "ᄀᄁ", "ㅋㅋㅋ"],
-];
-
-const TRICKY: &[&str] = &[
-    "'",
-    "'",
-    "s",
-    "S",
-    "ſ",
-    "t",
-    "T",
-    "re",
-    "RE",
-    "rE",
-    "ve",
-    "VE",
-    "m",
-    "M",
-    "ll",
-    "LL",
-    "lL",
-    "d",
-    "D",
-    "K",
-    "k",
-    "K",
-    "İ",
-    "ı",
-    "ǅ",
-    "ʰ",
-    "ß",
-    "ẞ",
-    "0",
-    "7",
-    "42",
-    "٣",
-    "५",
-    "Ⅻ",
-    "²",
-    "½",
-    "𝟘",
-    " ",
-    " ",
-    " ",
-    "  ",
-    "\u{a0}",
-    "\u{2000}",
-    "\u{2003}",
-    "\u{200a}",
-    "\u{3000}",
-    "\u{85}",
-    "\u{1680}",
-    "\u{2028}",
-    "\u{2029}",
-    "\u{202f}",
-    "\u{205f}",
-    "\u{200b}",
-    "\u{feff}",
-    "\r\n",
-    "\r",
-    "\n",
-    "\n\n",
-    "\t",
-    "\u{b}",
-    "\u{c}",
-    "\u{301}",
-    "\u{308}",
-    "\u{93f}",
-    "\u{e34}",
-    "👨\u{200d}👩\u{200d}👧",
-    "😀",
-    "🇫🇷",
-    "!",
-    ".",
-    ",",
-    "/",
-    "//",
-    "-",
-    "(",
-    ")",
-    "«",
-    "»",
-    "…",
-    "—",
-    "$",
-    "€",
-    "\"",
-    "`",
-    "<",
-    ">",
-    "|",
-    "_",
-    "a",
-    "Z",
-    "é",
-    "É",
-    "ω",
-    "Ω",
-    "я",
-    "Я",
-    "中",
-    "あ",
-    "ا",
-    "א",
-    "ก",
-    "한",
-    "\u{0}",
-    "\u{7f}",
-    "\u{9f}",
-];
-
-const SPECIALS: &[&str] = &[
-    "<|begin_of_text|>",
-    "<|end_of_text|>",
-    "<|eot_id|>",
-    "<|start_header_id|>",
-    "<|end_header_id|>",
-    "<|eom_id|>",
-    "<|python_tag|>",
-    "<|reserved_special_token_5|>",
-    "<|finetune_right_pad_id|>",
-    "<|start|>",
-    "<|end|>",
-    "<|message|>",
-    "<|channel|>",
-    "<|return|>",
-    "<|call|>",
-    "<|constrain|>",
-    "<|endoftext|>",
-    "<|startoftext|>",
-    "<|reserved_200013|>",
-    "<|eot_id",
-    "<|",
-    "|>",
-    "<|start_header_id|",
-    "eot_id|>",
-    "<|<|eot_id|>|>",
-    "<|end|><|end|>",
-];
-
-fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
-    items[rng.random_range(0..items.len())]
+fn texts() -> usize {
+    std::env::var("KNOWMIX_DIFF_TEXTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_TEXTS)
 }
 
-fn prose(rng: &mut ChaCha8Rng, out: &mut String) {
-    let words = PROSE[rng.random_range(0..PROSE.len())];
-    for _ in 0..rng.random_range(1..16) {
-        out.push_str(pick(rng, words));
-        out.push_str(match rng.random_range(0..20) {
-            0 => ", ",
-            1 => ". ",
-            2 => "\n",
-            3 => "",
-            4 => "  ",
-            5 => " 2024 ",
-            6 => "'s ",
-            _ => " ",
-        });
-    }
-}
-
-fn tricky(rng: &mut ChaCha8Rng, out: &mut String) {
-    for _ in 0..rng.random_range(1..16) {
-        out.push_str(pick(rng, TRICKY));
-    }
-}
-
-fn random_chars(rng: &mut ChaCha8Rng, out: &mut String) {
-    for _ in 0..rng.random_range(1..20) {
-        let max = [0x80, 0x800, 0x3400, 0x110000][rng.random_range(0..4)];
-        if let Some(c) = char::from_u32(rng.random_range(0..max)) {
-            out.push(c);
+/// The `tokenizer.json` of a fixture family (plain or `.zst`).
+pub fn fixture_json(family: &str) -> Vec<u8> {
+    let path = format!("fixtures/tokenizers/{family}/tokenizer.json");
+    match std::fs::read(&path) {
+        Ok(json) => json,
+        Err(_) => {
+            let packed = std::fs::File::open(format!("{path}.zst")).expect("fixture exists");
+            zstd::decode_all(packed).expect("fixture decompresses")
         }
     }
-}
-
-fn repeats(rng: &mut ChaCha8Rng, out: &mut String) {
-    let unit = pick(
-        rng,
-        &[
-            " ", "\n", "=", "-", "a", "ab", "0", "\t", " \n", "'s", "😀", "中", "\u{301}",
-        ],
-    );
-    out.push_str(&unit.repeat(rng.random_range(2..100)));
-}
-
-fn digits(rng: &mut ChaCha8Rng, out: &mut String) {
-    for _ in 0..rng.random_range(1..20) {
-        out.push_str(pick(
-            rng,
-            &["0", "1", "9", "٣", "५", "๑", "Ⅻ", "²", ".", ",", " "],
-        ));
-    }
-}
-
-fn chat(rng: &mut ChaCha8Rng, out: &mut String) {
-    let mut body = String::new();
-    prose(rng, &mut body);
-    if rng.random_bool(0.5) {
-        out.push_str("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n");
-        out.push_str(
-            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>",
-        );
-        out.push_str("<|start_header_id|>user<|end_header_id|>\n\n");
-        out.push_str(&body);
-        out.push_str("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
-    } else {
-        out.push_str("<|start|>system<|message|>You are ChatGPT.\nReasoning: medium<|end|>");
-        out.push_str("<|start|>user<|message|>");
-        out.push_str(&body);
-        out.push_str("<|end|><|start|>assistant<|channel|>final<|message|>");
-    }
-}
-
-/// One varied text: 1–4 segments of the kinds above.
-fn text(rng: &mut ChaCha8Rng) -> String {
-    let mut out = String::new();
-    for _ in 0..rng.random_range(1..5) {
-        match rng.random_range(0..9) {
-            0 | 1 => prose(rng, &mut out),
-            2 | 3 => tricky(rng, &mut out),
-            4 => random_chars(rng, &mut out),
-            5 => repeats(rng, &mut out),
-            6 => digits(rng, &mut out),
-            7 => chat(rng, &mut out),
-            _ => out.push_str(pick(rng, SPECIALS)),
-        }
-    }
-    out
 }
 
 fn hf_count(tok: &Tokenizer, text: &str) -> usize {
@@ -297,55 +43,48 @@ fn hf_count(tok: &Tokenizer, text: &str) -> usize {
 }
 
 fn explain(tok: &Tokenizer, fast: &FastCounter, text: &str) -> String {
-    let flavor = if hf_count(tok, "<|eot_id|>") == 2 {
-        split::Flavor::Llama3
-    } else {
-        split::Flavor::O200k
-    };
-    let mut pieces = Vec::new();
-    split::split(flavor, text, |p| pieces.push(text[p].to_owned()));
     let hf = tok.encode_fast(text, true).expect("HF encodes");
     format!(
-        "text {text:?}\n  fast {} pieces {pieces:?}\n  hf {} tokens {:?}",
+        "text {text:?}\n  fast {}\n  hf {} tokens {:?}",
         fast.count(text),
         hf.len(),
         hf.get_tokens()
     )
 }
 
-fn differential(path: &str, seed: u64) {
-    let json = std::fs::read(path).expect("fixture exists");
-    let hf = Tokenizer::from_bytes(&json).expect("HF loads fixture");
-    let fast = FastCounter::from_tokenizer_json(&json)
+/// `FastCounter` and HF on the same `json` over `texts` seeded texts, plus
+/// a few fixed edge cases; panics with the first mismatches.
+fn differential_json(name: &str, json: &[u8], seed: u64, texts: usize) {
+    let hf = Tokenizer::from_bytes(json).expect("HF loads fixture");
+    let fast = FastCounter::from_tokenizer_json(json)
         .expect("fixture parses")
         .expect("fixture is supported");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut failures = Vec::new();
     let mut bytes = 0;
-    for _ in 0..TEXTS {
-        let text = text(&mut rng);
-        bytes += text.len();
-        if fast.count(&text) != hf_count(&hf, &text) {
-            failures.push(explain(&hf, &fast, &text));
-        }
-    }
-    eprintln!("{path}: {TEXTS} texts, {bytes} bytes");
-    for fixed in [
+    let fixed = [
         "",
         " ",
+        "  ",
         "\n",
         "<|eot_id|>",
         "'ſ 'K 'S",
         "a  \u{a0}b",
         "x\r\n\r\n  y",
-    ] {
-        if fast.count(fixed) != hf_count(&hf, fixed) {
-            failures.push(explain(&hf, &fast, fixed));
+        "▁",
+        " <s> </s>",
+    ];
+    let generated = (0..texts).map(|_| corpus::text(&mut rng));
+    for text in fixed.iter().map(|s| s.to_string()).chain(generated) {
+        bytes += text.len();
+        if fast.count(&text) != hf_count(&hf, &text) {
+            failures.push(explain(&hf, &fast, &text));
         }
     }
+    eprintln!("{name} ({}): {texts} texts, {bytes} bytes", fast.describe());
     assert!(
         failures.is_empty(),
-        "{} of {TEXTS} texts ({bytes} bytes) differ; first ones:\n{}",
+        "{name}: {} of {texts} texts ({bytes} bytes) differ; first ones:\n{}",
         failures.len(),
         failures
             .iter()
@@ -356,14 +95,96 @@ fn differential(path: &str, seed: u64) {
     );
 }
 
+fn differential(family: &str, seed: u64) {
+    differential_json(family, &fixture_json(family), seed, texts());
+}
+
 #[test]
 fn llama3_counts_match_hf() {
-    differential(LLAMA, 1);
+    differential("llama-3.1-instruct", 1);
 }
 
 #[test]
 fn gpt_oss_counts_match_hf() {
-    differential(GPT_OSS, 2);
+    differential("gpt-oss", 2);
+}
+
+#[test]
+fn qwen3_counts_match_hf() {
+    differential("qwen3", 3);
+}
+
+#[test]
+fn deepseek_v3_counts_match_hf() {
+    differential("deepseek-v3", 4);
+}
+
+#[test]
+fn cl100k_counts_match_hf() {
+    differential("cl100k", 5);
+}
+
+#[test]
+fn llama2_counts_match_hf() {
+    differential("llama2", 6);
+}
+
+#[test]
+fn gemma3_counts_match_hf() {
+    differential("gemma3", 7);
+}
+
+/// The fast path on each family describes itself as the path it took.
+#[test]
+fn families_take_the_expected_path() {
+    let want = [
+        (
+            "llama-3.1-instruct",
+            "byte-level BPE, hand-written Llama 3 splitter",
+        ),
+        ("gpt-oss", "byte-level BPE, hand-written o200k splitter"),
+        ("cl100k", "byte-level BPE, hand-written Llama 3 splitter"),
+        ("qwen3", "byte-level BPE, compiled split regex, NFC"),
+        ("deepseek-v3", "byte-level BPE, 3 compiled split regexes"),
+        ("llama2", "SentencePiece BPE (prepend ▁, byte fallback)"),
+        ("gemma3", "SentencePiece BPE (byte fallback)"),
+    ];
+    for (family, describe) in want {
+        let json = fixture_json(family);
+        let fast = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
+        assert_eq!(fast.describe(), describe, "{family}");
+    }
+}
+
+/// Other split regexes on a real vocabulary, through the compiled path:
+/// GPT-2's (StarCoder, Granite), Qwen's single digits, and Llama 3's own
+/// regex forced through the compiler (a second rule that keeps every piece
+/// whole), each against HF on the same JSON.
+#[test]
+fn compiled_regexes_on_llama3_vocab_match_hf() {
+    let base: serde_json::Value =
+        serde_json::from_slice(&fixture_json("llama-3.1-instruct")).unwrap();
+    let llama3 = split::LLAMA3_REGEX;
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("gpt2", vec![split_regex::GPT2]),
+        ("qwen", vec![split_regex::QWEN]),
+        ("llama3 compiled", vec![llama3, r"[\s\S]+"]),
+    ];
+    for (i, (name, patterns)) in cases.into_iter().enumerate() {
+        let mut json = base.clone();
+        let byte_level = json["pre_tokenizer"]["pretokenizers"][1].clone();
+        let mut list: Vec<serde_json::Value> = patterns
+            .iter()
+            .map(|p| {
+                serde_json::json!({"type": "Split", "pattern": {"Regex": p},
+                                        "behavior": "Isolated", "invert": false})
+            })
+            .collect();
+        list.push(byte_level);
+        json["pre_tokenizer"]["pretokenizers"] = list.into();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        differential_json(name, &bytes, 10 + i as u64, texts() / 4);
+    }
 }
 
 /// A small byte-level BPE `tokenizer.json` in the Llama 3 shape, with
@@ -429,6 +250,21 @@ fn tiny_tokenizer_matches_hf_with_and_without_ignore_merges() {
     }
 }
 
+/// With no normalizer, `normalized` added tokens are matched in a second
+/// pass over what the raw ones leave, as HF does.
+#[test]
+fn normalized_added_tokens_match_hf() {
+    let json = tiny_json(|j| {
+        j["added_tokens"][0]["normalized"] = true.into();
+        j["added_tokens"][0]["content"] = "llo<|bos|".into();
+    });
+    let hf = Tokenizer::from_bytes(&json).unwrap();
+    let fast = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
+    for text in ["hello<|bos|>", "hello<|bos|", "llo<|bos|llo<|bos|>", ""] {
+        assert_eq!(fast.count(text), hf_count(&hf, text), "{text:?}");
+    }
+}
+
 /// Merges as `[a, b]` pairs, and a `#version` header on string merges:
 /// both shapes HF reads, with tokens that need JSON escapes.
 #[test]
@@ -467,10 +303,24 @@ fn unsupported_shapes_are_none() {
     type Edit = fn(&mut serde_json::Value);
     let edits: &[(&str, Edit)] = &[
         ("normalizer", |j| {
-            j["normalizer"] = serde_json::json!({"type": "NFC"})
+            j["normalizer"] = serde_json::json!({"type": "NFKC"})
         }),
-        ("other regex", |j| {
-            j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+".into()
+        ("look-behind regex", |j| {
+            j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(?<=a)b|\\s+".into()
+        }),
+        ("regex matching empty", |j| {
+            j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s*".into()
+        }),
+        ("metaspace", |j| {
+            j["pre_tokenizer"] = serde_json::json!({"type": "Metaspace", "replacement": "▁",
+                "prepend_scheme": "always", "split": true})
+        }),
+        ("byte fallback on byte-level", |j| {
+            j["model"]["byte_fallback"] = true.into()
+        }),
+        ("normalized token with NFC", |j| {
+            j["normalizer"] = serde_json::json!({"type": "NFC"});
+            j["added_tokens"][0]["normalized"] = true.into();
         }),
         ("string pattern", |j| {
             j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = serde_json::json!({"String": " "})
@@ -490,9 +340,6 @@ fn unsupported_shapes_are_none() {
         ("lstrip", |j| j["added_tokens"][0]["lstrip"] = true.into()),
         ("single_word", |j| {
             j["added_tokens"][0]["single_word"] = true.into()
-        }),
-        ("mixed normalized", |j| {
-            j["added_tokens"][0]["normalized"] = true.into()
         }),
         ("unk", |j| j["model"]["unk_token"] = "h".into()),
         ("dropout", |j| j["model"]["dropout"] = 0.1.into()),

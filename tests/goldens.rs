@@ -35,6 +35,11 @@ fn conversations() -> Vec<Conversation> {
 
 /// Compares every golden; reports all mismatches at once.
 fn check(name: &str, tok: &Loaded) {
+    check_with(name, &tok.template, &tok.counter);
+}
+
+/// [`check`] with any template and counter.
+fn check_with(name: &str, template: &knowmix::render::ChatTemplate, counter: &dyn TokenCount) {
     let convs = conversations();
     let goldens: Vec<Golden> = read_jsonl(&format!("{name}.jsonl"));
     assert_eq!(convs.len(), goldens.len());
@@ -42,7 +47,7 @@ fn check(name: &str, tok: &Loaded) {
     let mut failures = Vec::new();
     for (conv, golden) in convs.iter().zip(&goldens) {
         assert_eq!(conv.id, golden.id);
-        let rendered = tok.template.render(&conv.messages).unwrap();
+        let rendered = template.render(&conv.messages).unwrap();
         if rendered != golden.rendered {
             failures.push(format!(
                 "#{} render: {}",
@@ -51,7 +56,7 @@ fn check(name: &str, tok: &Loaded) {
             ));
             continue;
         }
-        let n = tok.counter.count(&golden.rendered);
+        let n = counter.count(&golden.rendered);
         if n != golden.token_length {
             failures.push(format!(
                 "#{} token_length {n}, want {}",
@@ -76,6 +81,25 @@ fn llama_goldens_render_and_count_exactly() {
 #[test]
 fn gpt_oss_goldens_render_and_count_exactly() {
     check("gpt-oss", gpt_oss());
+}
+
+/// The other families with a chat template (zstd-compressed fixtures),
+/// rendered as transformers renders them and counted by the fast counter
+/// (which `FastCounter` must support for them).
+#[test]
+fn qwen3_deepseek_gemma3_goldens_render_and_count_exactly() {
+    for name in ["qwen3", "deepseek-v3", "gemma3"] {
+        let dir = fixture(&format!("tokenizers/{name}"));
+        let resolved = knowmix::tokenize::resolve::resolve(dir.to_str().unwrap()).unwrap();
+        let template = resolved
+            .chat_template_with_clock(crate::util::frozen_clock())
+            .unwrap();
+        let fast =
+            knowmix::tokenize::fast::FastCounter::from_tokenizer_json(&resolved.tokenizer_json)
+                .unwrap()
+                .expect("the fast counter supports this family");
+        check_with(name, &template, &fast);
+    }
 }
 
 /// `encode_fast` (no offsets) and `encode` must agree on every golden.

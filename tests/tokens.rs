@@ -104,6 +104,86 @@ fn tokens_template_none_counts_the_text_field() {
     assert_eq!(String::from_utf8(got.stdout).unwrap(), want);
 }
 
+/// A tokenizer folder with no chat template at all (just tokenizer.json):
+/// `--template none` never renders one, so it must not ask for one; the
+/// chat path still reports the missing template.
+#[test]
+fn tokens_template_none_needs_no_chat_template() {
+    use knowmix::tokenize::TokenCount;
+    let counter = &crate::util::llama().counter;
+    let dir = tempdir();
+    std::fs::copy(
+        llama().join("tokenizer.json"),
+        dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let got = knowmix()
+        .args(["tokens", "--template", "none", "--tokenizer"])
+        .arg(dir.path())
+        .write_stdin("{\"text\":\"Hello, world.\"}\n")
+        .output()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let want = format!(
+        "{{\"text\":\"Hello, world.\",\"token_length\":{}}}\n",
+        counter.count("Hello, world.")
+    );
+    assert_eq!(String::from_utf8(got.stdout).unwrap(), want);
+    let chat = knowmix()
+        .args(["tokens", "--tokenizer"])
+        .arg(dir.path())
+        .write_stdin("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n")
+        .output()
+        .unwrap();
+    assert!(!chat.status.success());
+    let err = String::from_utf8(chat.stderr).unwrap();
+    assert!(err.contains("no chat template"), "{err}");
+}
+
+/// `--verbose` names the counter that ran: the fast counter's path for
+/// each family it supports (the fixtures are zstd-compressed folders,
+/// read as they are; Llama 2 and cl100k have no chat template at all).
+#[test]
+fn tokens_verbose_names_the_counter_for_each_family() {
+    let cases = [
+        (
+            "llama2",
+            "counter: fast, SentencePiece BPE (prepend ▁, byte fallback)",
+        ),
+        (
+            "cl100k",
+            "counter: fast, byte-level BPE, hand-written Llama 3 splitter",
+        ),
+        (
+            "qwen3",
+            "counter: fast, byte-level BPE, compiled split regex, NFC",
+        ),
+        (
+            "deepseek-v3",
+            "counter: fast, byte-level BPE, 3 compiled split regexes",
+        ),
+        ("gemma3", "counter: fast, SentencePiece BPE (byte fallback)"),
+    ];
+    for (family, want) in cases {
+        let got = knowmix()
+            .args(["tokens", "--verbose", "--template", "none", "--tokenizer"])
+            .arg(crate::util::fixture(&format!("tokenizers/{family}")))
+            .env("KNOWMIX_CACHE_DIR", "")
+            .write_stdin("{\"text\":\"Hello world\"}\n")
+            .output()
+            .unwrap();
+        let err = String::from_utf8(got.stderr).unwrap();
+        assert!(got.status.success(), "{family}: {err}");
+        assert!(err.contains(want), "{family}: {err}");
+        let out: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+        assert!(out["token_length"].as_u64().unwrap() >= 2, "{family}");
+    }
+}
+
 #[test]
 fn tokens_errors_name_the_line_and_exit_1() {
     let got = knowmix()

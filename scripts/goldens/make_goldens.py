@@ -15,13 +15,20 @@ FROZEN_NOW. Run from the repository root:
 
 Outputs (overwritten): fixtures/goldens/conversations.jsonl and
 fixtures/goldens/<tokenizer>.jsonl, plus fixtures/goldens/README.md.
+
+`--only NAME ...` writes just those tokenizers' goldens (conversations.jsonl
+and README.md are left alone), e.g. to add a family without touching the
+others. Fixture folders holding `NAME.zst` files are decompressed into a
+temporary folder first (transformers reads plain files only).
 """
 
 import datetime as _dt
 import json
 import os
 import random
+import shutil
 import sys
+import tempfile
 
 import jinja2
 import tokenizers
@@ -34,7 +41,7 @@ N_CONVERSATIONS = 320
 N_LONG = 4
 LONG_CHARS = 50_000
 FROZEN_NOW = _dt.datetime(2026, 1, 15, 12, 0, 0)
-TOKENIZERS = ["llama-3.1-instruct", "gpt-oss"]
+TOKENIZERS = ["llama-3.1-instruct", "gpt-oss", "qwen3", "deepseek-v3", "gemma3"]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "fixtures", "goldens")
 # gpt-oss's template raises on these inside assistant content/thinking.
@@ -275,20 +282,44 @@ def readme(cmd):
     return "\n".join(lines)
 
 
+def plain_copy(name, tmp):
+    """The fixture folder, with any `*.zst` file decompressed (in `tmp`)."""
+    src = os.path.join(ROOT, "fixtures", "tokenizers", name)
+    if not any(f.endswith(".zst") for f in os.listdir(src)):
+        return src
+    import zstandard  # only needed for the compressed fixtures
+
+    dst = os.path.join(tmp, name)
+    os.makedirs(dst)
+    for f in os.listdir(src):
+        if f.endswith(".zst"):
+            with open(os.path.join(src, f), "rb") as i, open(os.path.join(dst, f[:-4]), "wb") as o:
+                zstandard.ZstdDecompressor().copy_stream(i, o)
+        else:
+            shutil.copy(os.path.join(src, f), dst)
+    return dst
+
+
 def main():
     os.environ["HF_HUB_OFFLINE"] = "1"
+    only = sys.argv[sys.argv.index("--only") + 1:] if "--only" in sys.argv else None
     rng = random.Random(SEED)
     convs = conversations(rng)
-    write_jsonl(os.path.join(OUT, "conversations.jsonl"),
-                [{"id": i, "messages": m} for i, m in enumerate(convs)])
-    for name in TOKENIZERS:
-        tok = AutoTokenizer.from_pretrained(os.path.join(ROOT, "fixtures", "tokenizers", name))
+    if only is None:
+        write_jsonl(os.path.join(OUT, "conversations.jsonl"),
+                    [{"id": i, "messages": m} for i, m in enumerate(convs)])
+    tmp = tempfile.mkdtemp()
+    for name in only or TOKENIZERS:
+        tok = AutoTokenizer.from_pretrained(plain_copy(name, tmp))
         rows = []
         for i, messages in enumerate(convs):
             rendered = tok.apply_chat_template(messages, tokenize=False)
             rows.append({"id": i, "rendered": rendered, "token_length": len(tok.encode(rendered))})
         write_jsonl(os.path.join(OUT, f"{name}.jsonl"), rows)
         print(f"{name}: {len(rows)} goldens", file=sys.stderr)
+    shutil.rmtree(tmp)
+    if only is not None:
+        return
     cmd = "/work/venv-tok/bin/python scripts/goldens/make_goldens.py"
     with open(os.path.join(OUT, "README.md"), "w", encoding="utf-8") as f:
         f.write(readme(cmd))

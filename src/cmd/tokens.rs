@@ -84,13 +84,20 @@ pub struct RecordCounter {
 impl RecordCounter {
     /// Load the tokenizer `spec` and count `field` the `template` way.
     pub fn load(spec: &str, template: Template, field: String) -> anyhow::Result<(Self, String)> {
-        let loaded = chat::load(spec)?;
+        let loaded = match template {
+            Template::Chat => chat::load(spec)?,
+            Template::None => chat::load_counter(spec)?,
+        };
         let counter = RecordCounter {
             length: loaded.length.clone(),
             template,
             field,
         };
-        Ok((counter, loaded.description))
+        let description = format!(
+            "{} (counter: {}, {})",
+            loaded.description, loaded.counter_kind, loaded.counter_detail
+        );
+        Ok((counter, description))
     }
 
     /// The token count of one parsed record.

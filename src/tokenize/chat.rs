@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{json, Value};
 
+use super::fast::FastCounter;
 use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
 use crate::format::Turn;
@@ -21,6 +22,9 @@ pub struct LoadedTokenizer {
     pub description: String,
     /// Which counter runs: `fast` or `hf`.
     pub counter_kind: &'static str,
+    /// Which path of it, e.g. "byte-level BPE, compiled split regex, NFC"
+    /// (fast), or why HF runs.
+    pub counter_detail: String,
     /// The counter behind the chat template.
     pub length: Arc<ChatTokenLength>,
     resolved: ResolvedTokenizer,
@@ -32,14 +36,16 @@ impl LoadedTokenizer {
         json!({
             "source": self.description,
             "counter": self.counter_kind,
+            "counter_detail": self.counter_detail,
             "files": files_manifest(&self.resolved),
         })
     }
 }
 
-/// Chat template + token counter.
+/// Chat template + token counter. The template is absent when the
+/// tokenizer was loaded to count plain text only ([`load_counter`]).
 pub struct ChatTokenLength {
-    template: ChatTemplate,
+    template: Option<ChatTemplate>,
     counter: Box<dyn TokenCount>,
 }
 
@@ -51,7 +57,11 @@ impl ChatTokenLength {
 
     /// Render turns with the chat template.
     pub fn render(&self, turns: &[Turn<'_>]) -> Result<String, String> {
-        self.template.render_turns(turns).map_err(|e| e.to_string())
+        let template = self
+            .template
+            .as_ref()
+            .ok_or("the tokenizer was loaded without its chat template")?;
+        template.render_turns(turns).map_err(|e| e.to_string())
     }
 }
 
@@ -66,13 +76,24 @@ pub fn load(spec: &str) -> anyhow::Result<LoadedTokenizer> {
     prepare(spec)?.build()
 }
 
+/// Resolve `spec` and build its counter for plain text only: the chat
+/// template is neither required nor compiled (`tokens --template none`).
+pub fn load_counter(spec: &str) -> anyhow::Result<LoadedTokenizer> {
+    let resolved = resolve(spec)?;
+    PreparedTokenizer {
+        resolved,
+        template: None,
+    }
+    .build()
+}
+
 /// A tokenizer whose files are read and hashed and whose chat template is
 /// compiled, its counter not yet built (the costly part: ~0.4 s to build
 /// Llama 3's tables, ~0.05 s to read them back from the tables cache;
 /// callers may run it on another thread meanwhile).
 pub struct PreparedTokenizer {
     resolved: ResolvedTokenizer,
-    template: ChatTemplate,
+    template: Option<ChatTemplate>,
 }
 
 /// Resolve `spec` and compile its template (the errors a user is most
@@ -82,7 +103,10 @@ pub fn prepare(spec: &str) -> anyhow::Result<PreparedTokenizer> {
     let template = resolved
         .chat_template()
         .with_context(|| format!("tokenizer {spec}: cannot load its chat template"))?;
-    Ok(PreparedTokenizer { resolved, template })
+    Ok(PreparedTokenizer {
+        resolved,
+        template: Some(template),
+    })
 }
 
 impl PreparedTokenizer {
@@ -104,10 +128,11 @@ impl PreparedTokenizer {
     /// Build the counter: the fast path when it supports this tokenizer,
     /// else HF `tokenizers`.
     pub fn build(self) -> anyhow::Result<LoadedTokenizer> {
-        let (counter, counter_kind) = build_counter(&self.resolved)?;
+        let (counter, counter_kind, counter_detail) = build_counter(&self.resolved)?;
         Ok(LoadedTokenizer {
             description: self.resolved.describe(),
             counter_kind,
+            counter_detail,
             length: Arc::new(ChatTokenLength {
                 template: self.template,
                 counter,
@@ -117,13 +142,21 @@ impl PreparedTokenizer {
     }
 }
 
-/// The fast counter when it supports this tokenizer, else HF's.
+/// The fast counter when it supports this tokenizer, else HF's; with its
+/// kind and detail.
 fn build_counter(
     resolved: &ResolvedTokenizer,
-) -> anyhow::Result<(Box<dyn TokenCount>, &'static str)> {
+) -> anyhow::Result<(Box<dyn TokenCount>, &'static str, String)> {
     Ok(match fast_counter(&resolved.tokenizer_json) {
-        Some(fast) => (fast, "fast"),
-        None => (Box::new(resolved.hf_counter()?), "hf"),
+        Some(fast) => {
+            let detail = fast.describe();
+            (Box::new(fast), "fast", detail)
+        }
+        None => (
+            Box::new(resolved.hf_counter()?),
+            "hf",
+            "HF tokenizers: the fast counter does not support this tokenizer.json".to_owned(),
+        ),
     })
 }
 
@@ -139,9 +172,8 @@ fn files_manifest(resolved: &ResolvedTokenizer) -> Value {
 /// tokenizer.json). Anything it does not know — or cannot read — goes to
 /// HF `tokenizers`, which either loads it or reports the error with the
 /// file's place.
-fn fast_counter(json: &[u8]) -> Option<Box<dyn TokenCount>> {
+fn fast_counter(json: &[u8]) -> Option<FastCounter> {
     use super::fast::stored;
     let dir = stored::cache_dir(|k| std::env::var_os(k));
-    let fast = stored::load_or_build(json, dir.as_deref()).ok()??;
-    Some(Box::new(fast))
+    stored::load_or_build(json, dir.as_deref()).ok()?
 }

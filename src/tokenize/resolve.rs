@@ -267,7 +267,8 @@ fn hub_id(spec: &str) -> Option<(&str, &str)> {
 /// first snapshot (by name) that has one.
 fn find_snapshot(repo: &Path) -> Option<PathBuf> {
     let snapshots = repo.join("snapshots");
-    let has_tokenizer = |d: &Path| d.join("tokenizer.json").is_file();
+    let has_tokenizer =
+        |d: &Path| d.join("tokenizer.json").is_file() || d.join("tokenizer.json.zst").is_file();
     if let Ok(rev) = std::fs::read_to_string(repo.join("refs").join("main")) {
         let dir = snapshots.join(rev.trim());
         if has_tokenizer(&dir) {
@@ -282,16 +283,39 @@ fn find_snapshot(repo: &Path) -> Option<PathBuf> {
     dirs.into_iter().find(|d| has_tokenizer(d))
 }
 
-/// Reads a file if it exists, recording its digest.
+/// Reads a file if it exists, else its zstd-compressed sibling `NAME.zst`
+/// if that exists (decompressed; how the repository's large fixture
+/// tokenizers are kept), recording the digest of the file read.
 fn read_optional(
     path: &Path,
     files: &mut Vec<FileDigest>,
 ) -> Result<Option<Vec<u8>>, ResolveError> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
+    let mut packed_path = path.as_os_str().to_owned();
+    packed_path.push(".zst");
+    let packed_path = PathBuf::from(packed_path);
+    let is_zst = path.extension().is_some_and(|e| e == "zst");
+    let (found, bytes) = match read_if_present(path)? {
+        Some(bytes) if !is_zst => {
             files.push(digest(path, &bytes));
-            Ok(Some(bytes))
+            return Ok(Some(bytes));
         }
+        Some(bytes) => (path, bytes),
+        None => match read_if_present(&packed_path)? {
+            Some(bytes) => (packed_path.as_path(), bytes),
+            None => return Ok(None),
+        },
+    };
+    files.push(digest(found, &bytes));
+    let plain = zstd::decode_all(bytes.as_slice()).map_err(|source| ResolveError::Io {
+        path: found.to_path_buf(),
+        source,
+    })?;
+    Ok(Some(plain))
+}
+
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, ResolveError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ResolveError::Io {
             path: path.to_path_buf(),

@@ -92,8 +92,9 @@ impl<'v> ByteVocab<'v> {
     }
 }
 
+/// The merge table's key of the pair `(left, right)`.
 #[inline]
-fn pair_key(left: u32, right: u32) -> u64 {
+pub(super) fn pair_key(left: u32, right: u32) -> u64 {
     (u64::from(left) << 32) | u64::from(right)
 }
 
@@ -183,52 +184,63 @@ impl Bpe {
         self.merge_count(piece)
     }
 
-    /// HF's `Word::merge_all` (without dropout), returning the symbol count.
+    /// HF's `Word::merge_all` on the byte symbols of `piece`.
     fn merge_count(&self, piece: &[u8]) -> usize {
-        let n = piece.len();
-        let mut ids: Vec<u32> = piece.iter().map(|&b| self.byte_ids[b as usize]).collect();
-        let mut alive = vec![true; n];
-        // Doubly linked list over positions; `n` / `usize::MAX` mean none.
-        let mut next: Vec<usize> = (1..=n).collect();
-        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
-        let mut heap = BinaryHeap::with_capacity(n);
-        for i in 0..n - 1 {
-            if let Some((rank, new_id)) = self.merges.get(pair_key(ids[i], ids[i + 1])) {
-                heap.push(Reverse((rank, i, new_id)));
-            }
-        }
-        let mut symbols = n;
-        while let Some(Reverse((_, pos, new_id))) = heap.pop() {
-            if !alive[pos] || next[pos] >= n {
-                continue;
-            }
-            let right = next[pos];
-            let current = self.merges.get(pair_key(ids[pos], ids[right]));
-            if current.is_none_or(|(_, id)| id != new_id) {
-                continue;
-            }
-            ids[pos] = new_id;
-            alive[right] = false;
-            next[pos] = next[right];
-            if next[pos] < n {
-                prev[next[pos]] = pos;
-            }
-            symbols -= 1;
-            if prev[pos] != usize::MAX {
-                let p = prev[pos];
-                if let Some((rank, id)) = self.merges.get(pair_key(ids[p], ids[pos])) {
-                    heap.push(Reverse((rank, p, id)));
-                }
-            }
-            if next[pos] < n {
-                let q = next[pos];
-                if let Some((rank, id)) = self.merges.get(pair_key(ids[pos], ids[q])) {
-                    heap.push(Reverse((rank, pos, id)));
-                }
-            }
-        }
-        symbols
+        let ids = piece.iter().map(|&b| self.byte_ids[b as usize]).collect();
+        merge_count(&self.merges, ids)
     }
+}
+
+/// HF's `Word::merge_all` (without dropout) on a word whose symbols have
+/// the ids `ids`, returning the symbol count: the lowest-rank pair merges
+/// first, the leftmost among equal ranks. Shared by the byte-level model
+/// and the SentencePiece one ([`super::sp`]).
+pub(super) fn merge_count(merges: &PairTable, mut ids: Vec<u32>) -> usize {
+    let n = ids.len();
+    if n <= 1 {
+        return n;
+    }
+    let mut alive = vec![true; n];
+    // Doubly linked list over positions; `n` / `usize::MAX` mean none.
+    let mut next: Vec<usize> = (1..=n).collect();
+    let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
+    let mut heap = BinaryHeap::with_capacity(n);
+    for i in 0..n - 1 {
+        if let Some((rank, new_id)) = merges.get(pair_key(ids[i], ids[i + 1])) {
+            heap.push(Reverse((rank, i, new_id)));
+        }
+    }
+    let mut symbols = n;
+    while let Some(Reverse((_, pos, new_id))) = heap.pop() {
+        if !alive[pos] || next[pos] >= n {
+            continue;
+        }
+        let right = next[pos];
+        let current = merges.get(pair_key(ids[pos], ids[right]));
+        if current.is_none_or(|(_, id)| id != new_id) {
+            continue;
+        }
+        ids[pos] = new_id;
+        alive[right] = false;
+        next[pos] = next[right];
+        if next[pos] < n {
+            prev[next[pos]] = pos;
+        }
+        symbols -= 1;
+        if prev[pos] != usize::MAX {
+            let p = prev[pos];
+            if let Some((rank, id)) = merges.get(pair_key(ids[p], ids[pos])) {
+                heap.push(Reverse((rank, p, id)));
+            }
+        }
+        if next[pos] < n {
+            let q = next[pos];
+            if let Some((rank, id)) = merges.get(pair_key(ids[pos], ids[q])) {
+                heap.push(Reverse((rank, pos, id)));
+            }
+        }
+    }
+    symbols
 }
 
 /// `(left id, right id)` → `(rank, merged id)`, in rank order, for every

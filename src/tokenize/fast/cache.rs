@@ -202,12 +202,22 @@ impl PieceCache {
     }
 }
 
-thread_local! {
-    static CACHES: RefCell<Vec<(u64, PieceCache)>> = const { RefCell::new(Vec::new()) };
+/// One thread's state for one counter: the memo, and a text buffer for
+/// normalized segments (reused, so normalizing allocates once per thread).
+#[derive(Default)]
+pub struct Scratch {
+    /// The piece memo.
+    pub pieces: PieceCache,
+    /// A reusable buffer.
+    pub text: String,
 }
 
-/// Runs `f` with this thread's cache for the counter `id`.
-pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut PieceCache) -> R) -> R {
+thread_local! {
+    static CACHES: RefCell<Vec<(u64, Scratch)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's memo and buffer for the counter `id`.
+pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut Scratch) -> R) -> R {
     CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
         let at = match caches.iter().position(|(k, _)| *k == id) {
@@ -216,7 +226,7 @@ pub fn with_cache<R>(id: u64, f: impl FnOnce(&mut PieceCache) -> R) -> R {
                 if caches.len() >= MAX_COUNTERS {
                     caches.remove(0);
                 }
-                caches.push((id, PieceCache::default()));
+                caches.push((id, Scratch::default()));
                 caches.len() - 1
             }
         };
@@ -267,7 +277,8 @@ mod tests {
     #[test]
     fn caches_short_and_mid_pieces_and_bypasses_long_ones() {
         let mut calls = 0;
-        with_cache(u64::MAX, |c| {
+        with_cache(u64::MAX, |s| {
+            let c = &mut s.pieces;
             assert_eq!(through(c, b"abc", 2, &mut calls), 2);
             assert_eq!(through(c, b"abc", 9, &mut calls), 2);
             assert_eq!(through(c, b"abc\0", 3, &mut calls), 3);

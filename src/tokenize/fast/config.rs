@@ -1,16 +1,17 @@
 //! Reading `tokenizer.json` and deciding, from the JSON alone, whether the
-//! fast path reproduces it exactly: no normalizer, truncation or padding;
-//! pre-tokenizer `Sequence[Split(<known regex>, Isolated), ByteLevel(no
-//! prefix space, no regex)]`; a plain byte-level BPE model; post-processor
-//! `ByteLevel`, `TemplateProcessing` or a `Sequence` of them; added tokens
-//! without `single_word`/`lstrip`/`rstrip`. Anything else is "unsupported".
+//! fast path reproduces it exactly: no truncation or padding; a normalizer
+//! and pre-tokenizer of a supported [`Shape`]; a plain BPE model (byte
+//! fallback only in the SentencePiece shape); post-processor `ByteLevel`,
+//! `TemplateProcessing` or a `Sequence` of them; added tokens without
+//! `single_word`/`lstrip`/`rstrip`, and `normalized` ones only when the
+//! normalizer changes nothing. Anything else is "unsupported".
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::split::Flavor;
+use super::shape::{self, check, field, is_type, Normalizer, Shape};
 use super::FastError;
 
 /// A token string as written in the JSON: borrowed unless it had escapes.
@@ -20,10 +21,13 @@ pub type TokenStr<'a> = Cow<'a, str>;
 /// strings borrow the JSON bytes where they can (a 28 MB vocabulary is
 /// never copied into a DOM).
 pub struct Spec<'a> {
-    /// Which split regex the pre-tokenizer uses.
-    pub flavor: Flavor,
-    /// Contents of all added tokens.
+    /// How text becomes BPE pieces.
+    pub shape: Shape,
+    /// Contents of the added tokens matched on the raw text.
     pub added: Vec<String>,
+    /// Contents of the added tokens matched on normalized text
+    /// (`normalized: true`; only with a normalizer that changes nothing).
+    pub added_normalized: Vec<String>,
     /// Tokens the post-processor adds to a single sequence.
     pub template_tokens: usize,
     /// The model's `ignore_merges`.
@@ -32,19 +36,6 @@ pub struct Spec<'a> {
     pub vocab: Vec<(TokenStr<'a>, u32)>,
     /// The model's merges, in rank order.
     pub merges: Vec<(TokenStr<'a>, TokenStr<'a>)>,
-}
-
-/// Shorthand: `Some(())` when `cond` holds.
-fn check(cond: bool) -> Option<()> {
-    cond.then_some(())
-}
-
-fn field<'a>(obj: &'a Value, key: &str) -> &'a Value {
-    obj.get(key).unwrap_or(&Value::Null)
-}
-
-fn is_type(obj: &Value, name: &str) -> bool {
-    field(obj, "type").as_str() == Some(name)
 }
 
 /// The top level of `tokenizer.json`: the small parts as `Value`s, the
@@ -96,53 +87,37 @@ struct ModelJson<'a> {
 /// Parses `json`; `Ok(None)` when its shape is not supported.
 pub fn parse(json: &[u8]) -> Result<Option<Spec<'_>>, FastError> {
     let root: RootJson = serde_json::from_slice(json)?;
-    for part in [&root.normalizer, &root.truncation, &root.padding] {
-        if !part.is_null() {
-            return Ok(None);
-        }
-    }
-    let shape = || -> Option<(Flavor, Vec<String>, usize)> {
-        let flavor = pre_tokenizer(&root.pre_tokenizer)?;
-        let template = post_processor(&root.post_processor)?;
-        let added = added_tokens(&root.added_tokens)?;
-        Some((flavor, added, template))
-    };
-    let Some((flavor, added, template_tokens)) = shape() else {
+    if !root.truncation.is_null() || !root.padding.is_null() {
         return Ok(None);
-    };
+    }
     let Some(model) = root.model else {
         return Ok(None);
     };
-    let Some(ignore_merges) = model_flags(&model) else {
+    let parts = || -> Option<(Shape, Added, usize, bool)> {
+        let norm = shape::normalizer(&root.normalizer)?;
+        let (byte_fallback, ignore_merges) = model_flags(&model)?;
+        let shape = shape::shape(norm, &root.pre_tokenizer, byte_fallback)?;
+        let template = post_processor(&root.post_processor)?;
+        let added = added_tokens(&root.added_tokens)?;
+        check(added.1.is_empty() || norm == Normalizer::Identity)?;
+        // SentencePiece words are whole segments: `ignore_merges` would
+        // make them not decompose into pieces.
+        check(!(ignore_merges && matches!(shape, Shape::SentencePiece { .. })))?;
+        Some((shape, added, template, ignore_merges))
+    };
+    let Some((shape, (added, added_normalized), template_tokens, ignore_merges)) = parts() else {
         return Ok(None);
     };
     let (vocab, merges) = vocab_and_merges(model)?;
     Ok(Some(Spec {
-        flavor,
+        shape,
         added,
+        added_normalized,
         template_tokens,
         ignore_merges,
         vocab,
         merges,
     }))
-}
-
-/// `Sequence[Split(regex, Isolated), ByteLevel(add_prefix_space=false, use_regex=false)]`.
-fn pre_tokenizer(pre: &Value) -> Option<Flavor> {
-    check(is_type(pre, "Sequence"))?;
-    let [split, byte_level] = field(pre, "pretokenizers").as_array()?.as_slice() else {
-        return None;
-    };
-    check(is_type(split, "Split"))?;
-    check(field(split, "behavior").as_str() == Some("Isolated"))?;
-    check(field(split, "invert").as_bool() == Some(false))?;
-    let pattern = field(split, "pattern").as_object()?;
-    check(pattern.len() == 1)?;
-    let flavor = Flavor::from_regex(pattern.get("Regex")?.as_str()?)?;
-    check(is_type(byte_level, "ByteLevel"))?;
-    check(field(byte_level, "add_prefix_space").as_bool() == Some(false))?;
-    check(field(byte_level, "use_regex").as_bool() == Some(false))?;
-    Some(flavor)
 }
 
 /// Tokens added to a single sequence by `ByteLevel` (none),
@@ -174,49 +149,48 @@ fn post_processor(post: &Value) -> Option<usize> {
     Some(added)
 }
 
-/// Added-token contents, if all are plain (no `single_word`, `lstrip`,
-/// `rstrip`) and all share one `normalized` flag (with no normalizer, HF's
-/// two passes then collapse into one).
-fn added_tokens(list: &Value) -> Option<Vec<String>> {
+/// Added-token contents: (matched on raw text, matched on normalized
+/// text), if all are plain (no `single_word`, `lstrip`, `rstrip`).
+type Added = (Vec<String>, Vec<String>);
+
+fn added_tokens(list: &Value) -> Option<Added> {
     if list.is_null() {
-        return Some(Vec::new());
+        return Some((Vec::new(), Vec::new()));
     }
-    let list = list.as_array()?;
-    let mut normalized = None;
-    let mut out = Vec::with_capacity(list.len());
-    for token in list {
+    let mut out: Added = (Vec::new(), Vec::new());
+    for token in list.as_array()? {
         for flag in ["single_word", "lstrip", "rstrip"] {
             check(field(token, flag).as_bool() == Some(false))?;
         }
-        let norm = field(token, "normalized").as_bool()?;
-        check(*normalized.get_or_insert(norm) == norm)?;
         let content = field(token, "content").as_str()?;
         check(!content.is_empty())?;
-        out.push(content.to_owned());
+        match field(token, "normalized").as_bool()? {
+            false => out.0.push(content.to_owned()),
+            true => out.1.push(content.to_owned()),
+        }
     }
     Some(out)
 }
 
-/// `Some(ignore_merges)` for a plain BPE model (no dropout, unk, prefixes,
-/// suffixes, fallback).
-fn model_flags(model: &ModelJson<'_>) -> Option<bool> {
+/// `Some((byte_fallback, ignore_merges))` for a plain BPE model: no
+/// dropout, no prefixes or suffixes (empty ones are no-ops), and an unknown
+/// token only alongside byte fallback (where [`super::sp`] proves it is
+/// never used).
+fn model_flags(model: &ModelJson<'_>) -> Option<(bool, bool)> {
     check(model.kind.as_str() == Some("BPE"))?;
-    for value in [
-        &model.dropout,
-        &model.unk_token,
-        &model.continuing_subword_prefix,
-        &model.end_of_word_suffix,
-    ] {
-        check(value.is_null())?;
+    check(model.dropout.is_null())?;
+    for value in [&model.continuing_subword_prefix, &model.end_of_word_suffix] {
+        check(matches!(value, Value::Null) || value.as_str() == Some(""))?;
     }
-    for value in [&model.fuse_unk, &model.byte_fallback] {
-        check(matches!(value, Value::Null | Value::Bool(false)))?;
-    }
-    match model.ignore_merges {
+    let flag = |v: &Value| match v {
         Value::Null => Some(false),
-        Value::Bool(b) => Some(b),
+        Value::Bool(b) => Some(*b),
         _ => None,
-    }
+    };
+    flag(&model.fuse_unk)?;
+    let byte_fallback = flag(&model.byte_fallback)?;
+    check(model.unk_token.is_null() || (byte_fallback && model.unk_token.is_string()))?;
+    Some((byte_fallback, flag(&model.ignore_merges)?))
 }
 
 fn invalid(what: &str) -> FastError {

@@ -18,11 +18,14 @@ use std::sync::Arc;
 use super::bpe::Bpe;
 use super::config::{self, Spec};
 use super::flat::SharedBuffer;
+use super::regex_split::RegexChain;
+use super::shape::{Shape, SplitRule, Splits};
+use super::special::SpecialSplitter;
 use super::split::Flavor;
-use super::{FastCounter, FastError};
+use super::{FastCounter, FastError, Model};
 
 /// Bumped whenever the layout or the meaning of the tables changes.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const MAGIC: &[u8; 16] = b"knowmix-fastbpe\0";
 
 /// The cache folder from the environment (`var` reads a variable); `None`
@@ -50,9 +53,9 @@ pub fn load_or_build(json: &[u8], dir: Option<&Path>) -> Result<Option<FastCount
     let Some(counter) = FastCounter::from_spec(&spec)? else {
         return Ok(None);
     };
-    if let Some(path) = path {
+    if let (Some(path), Some(payload)) = (path, encode(&spec, &counter)) {
         // A cache that cannot be written only costs the next run time.
-        let _ = store(&path, &spec, &counter);
+        let _ = store(&path, &payload);
     }
     Ok(Some(counter))
 }
@@ -62,16 +65,15 @@ fn file_name(json: &[u8]) -> String {
     format!("fast-bpe-v{VERSION}-{digest:032x}.bin")
 }
 
-/// Write the tables of `counter` (built from `spec`) to `path`.
-fn store(path: &Path, spec: &Spec<'_>, counter: &FastCounter) -> std::io::Result<()> {
+/// Write `payload` (from [`encode`]) to `path`.
+fn store(path: &Path, payload: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("a file in the cache folder");
     std::fs::create_dir_all(dir)?;
-    let payload = encode(spec, counter);
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(MAGIC)?;
     temp.write_all(&(payload.len() as u64).to_le_bytes())?;
-    temp.write_all(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes())?;
-    temp.write_all(&payload)?;
+    temp.write_all(&xxhash_rust::xxh3::xxh3_64(payload).to_le_bytes())?;
+    temp.write_all(payload)?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -99,40 +101,84 @@ fn load(path: &Path) -> Option<FastCounter> {
     decode(Arc::new(map), header)
 }
 
-fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Vec<u8> {
-    let mut out = Vec::new();
-    let flavor = match counter.flavor {
-        Flavor::Llama3 => 0u8,
-        Flavor::O200k => 1,
+/// The stored form of a byte-level counter: its shape (hand flavor, or
+/// the regexes, recompiled on load), added tokens and BPE tables. `None`
+/// for the SentencePiece shape, which is built each run.
+fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Option<Vec<u8>> {
+    let Shape::ByteLevel { nfc, splits } = &counter.shape else {
+        return None;
     };
-    out.push(flavor);
-    put_u32(&mut out, counter.template_tokens as u32);
-    put_u32(&mut out, spec.added.len() as u32);
-    for token in &spec.added {
-        put_bytes(&mut out, token.as_bytes());
+    let bpe = match &counter.model {
+        Model::Hand(_, bpe) | Model::Compiled(_, bpe) => bpe,
+        Model::SentencePiece(_) => return None,
+    };
+    let mut out = Vec::new();
+    match splits {
+        Splits::Hand(Flavor::Llama3) => out.push(0u8),
+        Splits::Hand(Flavor::O200k) => out.push(1),
+        Splits::Rules(rules) => {
+            out.push(2);
+            put_u32(&mut out, rules.len() as u32);
+            for rule in rules {
+                put_bytes(&mut out, rule.pattern.as_bytes());
+                out.push(u8::from(rule.keep_gaps));
+            }
+        }
     }
-    counter.bpe.encode(&mut out);
-    out
+    out.push(u8::from(*nfc));
+    put_u32(&mut out, counter.template_tokens as u32);
+    for list in [&spec.added, &spec.added_normalized] {
+        put_u32(&mut out, list.len() as u32);
+        for token in list {
+            put_bytes(&mut out, token.as_bytes());
+        }
+    }
+    bpe.encode(&mut out);
+    Some(out)
 }
 
 /// The counter whose tables [`encode`] wrote at `start` of `buffer`.
 fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
     let payload = (*buffer).as_ref().get(start..)?;
     let mut r = Reader::new(payload);
-    let flavor = match r.u8()? {
-        0 => Flavor::Llama3,
-        1 => Flavor::O200k,
+    let splits = match r.u8()? {
+        0 => Splits::Hand(Flavor::Llama3),
+        1 => Splits::Hand(Flavor::O200k),
+        2 => Splits::Rules(
+            (0..r.u32()?)
+                .map(|_| {
+                    let pattern = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+                    let keep_gaps = r.u8()? != 0;
+                    Some(SplitRule { pattern, keep_gaps })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
         _ => return None,
     };
+    let nfc = r.u8()? != 0;
     let template_tokens = r.u32()? as usize;
-    let added = (0..r.u32()?)
-        .map(|_| String::from_utf8(r.bytes()?.to_vec()).ok())
-        .collect::<Option<Vec<String>>>()?;
+    let mut lists = [Vec::new(), Vec::new()];
+    for list in &mut lists {
+        *list = (0..r.u32()?)
+            .map(|_| String::from_utf8(r.bytes()?.to_vec()).ok())
+            .collect::<Option<Vec<String>>>()?;
+    }
     let bpe = Bpe::decode(&mut r, &buffer, start)?;
     if !r.is_empty() {
         return None;
     }
-    FastCounter::from_parts(flavor, &added, bpe, template_tokens).ok()
+    let model = match &splits {
+        Splits::Hand(flavor) => Model::Hand(*flavor, bpe),
+        Splits::Rules(rules) => Model::Compiled(RegexChain::new(rules)?, bpe),
+    };
+    let special = SpecialSplitter::new(&lists[0], &lists[1]).ok()?;
+    let shape = Shape::ByteLevel { nfc, splits };
+    Some(FastCounter::from_parts(
+        shape,
+        special,
+        model,
+        template_tokens,
+    ))
 }
 
 /// Appends a little-endian `u32`.
@@ -208,7 +254,11 @@ mod tests {
 
     fn tokenizer_json(name: &str) -> Vec<u8> {
         let root = env!("CARGO_MANIFEST_DIR");
-        std::fs::read(format!("{root}/fixtures/tokenizers/{name}/tokenizer.json")).unwrap()
+        let path = format!("{root}/fixtures/tokenizers/{name}/tokenizer.json");
+        match std::fs::read(&path) {
+            Ok(json) => json,
+            Err(_) => zstd::decode_all(std::fs::File::open(path + ".zst").unwrap()).unwrap(),
+        }
     }
 
     /// Text that reaches every table: specials, merges, whole tokens,
@@ -229,7 +279,7 @@ mod tests {
     #[test]
     fn stored_tables_count_like_built_ones() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["llama-3.1-instruct", "gpt-oss"] {
+        for name in ["llama-3.1-instruct", "gpt-oss", "deepseek-v3", "qwen3"] {
             let json = tokenizer_json(name);
             let built = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
             let first = load_or_build(&json, Some(dir.path())).unwrap().unwrap();
@@ -237,8 +287,14 @@ mod tests {
             let stored = load(&path).expect("the first run stored its tables");
             assert_eq!(counts(&stored), counts(&built), "{name}");
             assert_eq!(counts(&first), counts(&built), "{name}");
-            assert!(stored.bpe.same_tables(&built.bpe), "{name}");
-            assert_eq!(stored.flavor, built.flavor);
+            fn bpe(c: &FastCounter) -> &Bpe {
+                match &c.model {
+                    Model::Hand(_, bpe) | Model::Compiled(_, bpe) => bpe,
+                    Model::SentencePiece(_) => unreachable!("byte-level fixtures"),
+                }
+            }
+            assert!(bpe(&stored).same_tables(bpe(&built)), "{name}");
+            assert_eq!(stored.shape, built.shape);
             assert_eq!(stored.template_tokens, built.template_tokens);
         }
     }
@@ -263,6 +319,16 @@ mod tests {
             assert_eq!(counts(&counter), counts(&built));
             assert_eq!(std::fs::read(&path).unwrap().len(), good.len(), "rewritten");
         }
+    }
+
+    #[test]
+    fn sentencepiece_tokenizers_store_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = tokenizer_json("llama2");
+        let built = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
+        let loaded = load_or_build(&json, Some(dir.path())).unwrap().unwrap();
+        assert_eq!(counts(&loaded), counts(&built));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
