@@ -1,0 +1,136 @@
+"""The Python API: knowmix.mix, run, binary and KnowmixError."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import knowmix
+from conftest import STEP_03, cli, cli_mix, cut_entries, cut_files
+
+
+def test_mix_returns_the_manifest_and_writes_the_cli_bytes(tmp_path: Path, reference: Path) -> None:
+    manifest = knowmix.mix(STEP_03, tmp_path / "out")
+    assert [c["cut_size"] for c in manifest["cuts"]] == [5]
+    assert [c["cut_size"] for c in manifest["infeasible_cuts"]] == [50]
+    written = tmp_path / "out" / "training_mix"
+    assert cut_files(written) == cut_files(reference)
+    lines = (written / "combined_cut_5x.jsonl").read_bytes().count(b"\n")
+    assert manifest["cuts"][0]["samples"] == lines > 0
+    assert manifest == json.loads((written / "manifest.json").read_text())
+
+
+def test_options_become_the_same_flags_a_shell_user_types(tmp_path: Path) -> None:
+    manifest = knowmix.mix(str(STEP_03), str(tmp_path / "py"), cut_sizes=[3, 5], qa_per_doc=2,
+                           seed=7, gpt_oss=True, threads=1, on_error="skip", quiet=True)
+    shell = cli_mix(tmp_path / "sh", "--cut-sizes", "3,5", "--qa-per-doc", "2", "--seed", "7",
+                    "--gpt-oss", "--threads", "1", "--on-error", "skip")
+    assert cut_files(tmp_path / "py" / "training_mix") == cut_files(shell)
+    assert manifest["parameters"]["cut_sizes"] == [3, 5]
+    assert manifest["parameters"]["seed"] == 7
+    assert manifest["parameters"]["qa_per_doc"] == 2
+    assert manifest["parameters"]["gpt_oss"] is True
+
+
+def test_none_leaves_the_choice_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUT_SIZES", "3")
+    monkeypatch.setenv("SAVE_GPT_OSS_FORMAT", "true")
+    manifest = knowmix.mix(STEP_03, tmp_path / "env", quiet=True)
+    assert manifest["parameters"]["cut_sizes"] == [3]
+    assert manifest["parameters"]["gpt_oss"] is True
+    # An explicit value beats the environment, False included.
+    manifest = knowmix.mix(STEP_03, tmp_path / "flag", cut_sizes="5", gpt_oss=False, quiet=True)
+    assert manifest["parameters"]["cut_sizes"] == [5]
+    assert manifest["parameters"]["gpt_oss"] is False
+
+
+def test_keyword_options_map_to_flags(tmp_path: Path) -> None:
+    knowmix.mix(STEP_03, tmp_path, compress="zstd", force=True, quiet=True)
+    assert [p.name for p in (tmp_path / "training_mix").glob("combined_cut_*")] == [
+        "combined_cut_5x.jsonl.zst"
+    ]
+    assert knowmix.option_args(columns={"document": "summarized_document"}, force=False,
+                               spill_dir=Path("/s")) == [
+        "--column=document=summarized_document", "--spill-dir=/s"]
+
+
+def test_a_failed_run_raises_the_cli_message(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_step_03"
+    shell = cli("mix", "--input", str(missing), "--output", str(tmp_path / "o"))
+    assert shell.returncode == 1
+    expected = shell.stderr.strip().splitlines()[-1].removeprefix("knowmix: error: ")
+    with pytest.raises(knowmix.KnowmixError) as caught:
+        knowmix.mix(missing, tmp_path / "o")
+    assert caught.value.message == expected == str(caught.value)
+    assert caught.value.returncode == 1
+    assert "knowmix: error: " + expected in caught.value.stderr
+
+
+def test_a_bad_column_mapping_raises(tmp_path: Path) -> None:
+    with pytest.raises(knowmix.KnowmixError) as caught:
+        knowmix.mix(STEP_03, tmp_path, columns={"document": "no_such_column"}, quiet=True)
+    assert caught.value.returncode == 1
+    assert "no_such_column" in caught.value.message
+
+
+def test_usage_errors_have_exit_code_2(tmp_path: Path) -> None:
+    with pytest.raises(knowmix.KnowmixError) as caught:
+        knowmix.mix(STEP_03, tmp_path, qa_per_doc="many")
+    assert caught.value.returncode == 2
+    assert "many" in caught.value.message
+    with pytest.raises(knowmix.KnowmixError) as caught:
+        knowmix.run(["mix", "--no-such-flag"])
+    assert caught.value.returncode == 2
+    assert "--no-such-flag" in caught.value.message
+
+
+def test_run_returns_the_finished_process() -> None:
+    done = knowmix.run(["--version"])
+    assert isinstance(done, subprocess.CompletedProcess)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"knowmix {knowmix.__version__}"
+    failed = knowmix.run(["stats", "/no/such/file.jsonl"], check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("knowmix: error: ")
+
+
+def test_the_binary_is_the_one_installed_with_the_wheel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    installed = knowmix.binary()
+    assert installed.parent == Path(sysconfig.get_path("scripts"))
+    other = tmp_path / "knowmix"
+    other.symlink_to(installed)
+    monkeypatch.setenv("KNOWMIX_BINARY", str(other))
+    assert knowmix.binary() == other
+    monkeypatch.setenv("KNOWMIX_BINARY", str(tmp_path / "missing"))
+    with pytest.raises(knowmix.KnowmixError, match="KNOWMIX_BINARY"):
+        knowmix.binary()
+
+
+def test_python_dash_m_runs_the_binary() -> None:
+    done = subprocess.run([sys.executable, "-m", "knowmix", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("knowmix ")
+
+
+def test_errors_survive_pickling() -> None:
+    error = knowmix.KnowmixError("bad input", 1, "knowmix: error: bad input\n", ["mix"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.message, copy.returncode, copy.stderr, copy.argv) == ("bad input", 1, error.stderr, ["mix"])
+
+
+def test_import_pulls_in_nothing_outside_the_standard_library() -> None:
+    code = "import sys, knowmix; print(sorted(m for m in ('ray', 'kfp', 'boto3', 'yaml') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_relative_paths_are_relative_to_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(STEP_03.parent.parent)
+    manifest = knowmix.mix(os.path.join("fixtures", "step_03"), tmp_path / "rel", quiet=True)
+    assert [c["cut_size"] for c in manifest["cuts"]] == [5]
