@@ -19,14 +19,17 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
 
-# The wheel's binary is built by maturin with cargo's release profile in this
-# repository's target/, which `cargo test --release` just filled: only the
-# final link runs again. No build isolation: the pinned maturin from the venv.
+# The venv first on PATH: the build backend runs `maturin`, the KFP local
+# runner `python3`, and the tests the installed `knowmix`.
+export PATH="$venv/bin:$PATH" RAY_USAGE_STATS_ENABLED=0
+unset KNOWMIX_BINARY
+
+# maturin builds the wheel's binary with cargo's release profile in this
+# repository's target/, which `cargo test --release` just filled, so nothing
+# is compiled twice. No build isolation: the pinned maturin from the venv.
 start=$(date +%s)
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-build-isolation --no-deps --force-reinstall .
 echo "scripts/test.sh: pip install . took $(($(date +%s) - start)) s"
 
-export PATH="$venv/bin:$PATH" RAY_USAGE_STATS_ENABLED=0
-unset KNOWMIX_BINARY
 exec "$venv/bin/python" -m pytest python/tests

@@ -1,7 +1,6 @@
 """knowmix.kfp: the sharded pipeline and the drop-in component, compiled
 offline and run end to end with KFP's local subprocess runner."""
 
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -19,9 +18,11 @@ from conftest import STEP_03, cli_mix, cut_entries, cut_files  # noqa: E402
 
 
 def compiled(tmp_path: Path, func) -> dict:
+    """The compiled pipeline spec; the platform spec (if any) as "platform"."""
     path = tmp_path / "compiled.yaml"
     compiler.Compiler().compile(func, str(path))
-    return yaml.safe_load(path.read_text())
+    documents = list(yaml.safe_load_all(path.read_text()))
+    return {**documents[0], "platform": documents[1] if len(documents) > 1 else None}
 
 
 def test_the_pipeline_compiles_with_two_parallel_for_loops_and_its_parameters(tmp_path: Path) -> None:
@@ -36,13 +37,16 @@ def test_the_pipeline_compiles_with_two_parallel_for_loops_and_its_parameters(tm
     loops = [name for name, task in tasks.items() if "parameterIterator" in task]
     assert len(loops) == 2
     assert {"knowmix-plan", "knowmix-indexed", "knowmix-merge"} <= set(tasks)
-    inner = {spec["components"][tasks[loop]["componentRef"]["name"]]["dag"]["tasks"].keys().__iter__().__next__()
+    inner = {loop: list(spec["components"][tasks[loop]["componentRef"]["name"]]["dag"]["tasks"])
              for loop in loops}
-    assert inner == {"knowmix-index", "knowmix-emit"}
-    # emit waits for every index shard, merge for every emit shard
-    assert "knowmix-indexed" in str(tasks[[l for l in loops if "2" in l][0]])
+    assert sorted(inner.values()) == [["knowmix-emit"], ["knowmix-index"]]
+    # The emit loop iterates over what the fan-in of every index shard returned.
+    emit_loop = next(loop for loop, names in inner.items() if names == ["knowmix-emit"])
+    assert "knowmix-indexed" in tasks[emit_loop]["dependentTasks"]
+    assert emit_loop in tasks["knowmix-merge"]["dependentTasks"]
     assert set(spec["root"]["outputDefinitions"]["artifacts"]) == {"cut_folder", "dataset_file"}
-    assert "workspace" in spec["platforms"]["kubernetes"]["pipelineConfig"] if "platforms" in spec else True
+    workspace = spec["platform"]["platforms"]["kubernetes"]["pipelineConfig"]["workspace"]
+    assert workspace["kubernetes"]["pvcSpecPatch"]["accessModes"] == ["ReadWriteMany"]
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert images == {kkfp.BASE_IMAGE}
 
