@@ -6,7 +6,7 @@ container, so each one imports what it needs and only calls the installed
 into components with the base image and packages chosen there.
 """
 
-from typing import List, NamedTuple
+from typing import List
 
 from kfp.dsl import Artifact, Dataset, Input, Output
 
@@ -48,17 +48,15 @@ def knowmix_plan(
     qa_per_doc: int,
     gpt_oss: bool,
     seed: int,
-) -> NamedTuple("PlanOutputs", [("work", str), ("shard_ids", List[int])]):
-    """``knowmix shard plan`` into a work folder of this run (under
-    ``work_uri`` when given, else the pipeline's workspace volume)."""
-    import collections
-
+) -> List[int]:
+    """``knowmix shard plan`` into this run's work folder (under ``work_uri``
+    when given, else the pipeline's workspace volume); returns the shard
+    numbers for the index loop."""
     from knowmix import _steps
 
-    work = _steps.plan(
+    _steps.plan(
         input_uri,
-        work_uri or workspace,
-        job_id,
+        _steps.work_folder(work_uri, workspace, job_id),
         shards,
         tokenizer=tokenizer,
         cut_sizes=cut_sizes,
@@ -66,15 +64,14 @@ def knowmix_plan(
         gpt_oss=gpt_oss,
         seed=seed,
     )
-    outputs = collections.namedtuple("PlanOutputs", ["work", "shard_ids"])
-    return outputs(work, list(range(shards)))
+    return list(range(shards))
 
 
-def knowmix_index(work: str, shard: int) -> int:
+def knowmix_index(work_uri: str, workspace: str, job_id: str, shard: int) -> int:
     """``knowmix shard index`` for one shard."""
     from knowmix import _steps
 
-    _steps.stage("index", work, shard)
+    _steps.stage("index", _steps.work_folder(work_uri, workspace, job_id), shard)
     return shard
 
 
@@ -83,16 +80,18 @@ def knowmix_indexed(shard_ids: List[int]) -> List[int]:
     return sorted(shard_ids)
 
 
-def knowmix_emit(work: str, shard: int) -> int:
+def knowmix_emit(work_uri: str, workspace: str, job_id: str, shard: int) -> int:
     """``knowmix shard emit`` for one shard."""
     from knowmix import _steps
 
-    _steps.stage("emit", work, shard)
+    _steps.stage("emit", _steps.work_folder(work_uri, workspace, job_id), shard)
     return shard
 
 
 def knowmix_merge(
-    work: str,
+    work_uri: str,
+    workspace: str,
+    job_id: str,
     emitted: List[int],
     cut_folder: Output[Artifact],
     dataset_file: Output[Dataset],
@@ -101,4 +100,5 @@ def knowmix_merge(
     the largest feasible cut copied to ``dataset_file``; returns its path."""
     from knowmix import _steps
 
+    work = _steps.work_folder(work_uri, workspace, job_id)
     return _steps.merge_into(work, cut_folder.path, dataset_file.path)

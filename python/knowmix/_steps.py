@@ -79,16 +79,21 @@ def merge_into(work: str, folder: str, dataset_file: str) -> str:
     return publish(Path(folder), Path(dataset_file))
 
 
-def plan(input: str, root: str, run_id: str, shards: int, **options: Any) -> str:
-    """``knowmix shard plan`` into ``root/knowmix-work/run_id``; returns that
-    work folder, which every later step of the run reads."""
-    work = f"{root.rstrip('/')}/knowmix-work/{run_id}"
+def work_folder(work_uri: str, workspace: str, run_id: str) -> str:
+    """The run's shared work folder: ``WORK_URI/RUN_ID`` when a URI is
+    given, else ``WORKSPACE/knowmix-work/RUN_ID`` on the workspace volume."""
+    if work_uri:
+        return f"{work_uri.rstrip('/')}/{run_id}"
+    return f"{workspace.rstrip('/')}/knowmix-work/{run_id}"
+
+
+def plan(input: str, work: str, shards: int, **options: Any) -> None:
+    """``knowmix shard plan`` of ``input`` into ``work``."""
     tokenizer = options.pop("tokenizer", None)
     if tokenizer is not None:
         options["tokenizer"] = tokenizer_source(tokenizer)
     argv = ["shard", "plan", f"--input={input}", f"--work={work}", f"--shards={shards}"]
     knowmix.run(argv + knowmix.option_args(**options), stream=True)
-    return work
 
 
 def stage(name: str, work: str, shard: int) -> None:

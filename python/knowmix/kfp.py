@@ -108,24 +108,25 @@ def make_pipeline(
         shards: int = 4,
         work_uri: str = "",
     ) -> NamedTuple("Outputs", [("cut_folder", dsl.Artifact), ("dataset_file", dsl.Dataset)]):  # type: ignore[misc]
+        # Every stage finds the run's work folder from these three.
+        where = dict(work_uri=work_uri, workspace=dsl.WORKSPACE_PATH_PLACEHOLDER,
+                     job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
         plan = steps.plan(
             input_uri=input_uri,
-            work_uri=work_uri,
-            workspace=dsl.WORKSPACE_PATH_PLACEHOLDER,
-            job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             shards=shards,
             tokenizer=tokenizer,
             cut_sizes=cut_sizes,
             qa_per_doc=qa_per_doc,
             gpt_oss=gpt_oss,
             seed=seed,
+            **where,
         )
-        with dsl.ParallelFor(plan.outputs["shard_ids"]) as shard:
-            index = steps.index(work=plan.outputs["work"], shard=shard)
+        with dsl.ParallelFor(plan.output) as shard:
+            index = steps.index(shard=shard, **where)
         indexed = steps.indexed(shard_ids=dsl.Collected(index.output))
         with dsl.ParallelFor(indexed.output) as shard:
-            emit = steps.emit(work=plan.outputs["work"], shard=shard)
-        merge = steps.merge(work=plan.outputs["work"], emitted=dsl.Collected(emit.output))
+            emit = steps.emit(shard=shard, **where)
+        merge = steps.merge(emitted=dsl.Collected(emit.output), **where)
         outputs = NamedTuple(  # type: ignore[misc]
             "Outputs", [("cut_folder", dsl.Artifact), ("dataset_file", dsl.Dataset)]
         )
