@@ -43,7 +43,7 @@ def run_stage(stage: str, work: str, shard: int, threads: int) -> Failure:
     body). A failure is returned, not raised: Ray must not retry a shard the
     CLI rejected (retries are for lost nodes), and the driver raises it as one
     clear :class:`KnowmixError` instead of a remote traceback."""
-    argv = ["shard", stage, f"--work={work}", f"--shard={shard}", f"--threads={threads}", "--quiet"]
+    argv = ["shard", stage, f"--work={work}", f"--shard={shard}", f"--threads={threads}"]
     try:
         knowmix.run(argv, die_with_parent=True)
     except KnowmixError as exc:
@@ -113,6 +113,8 @@ def mix(
 
     if shards < 1:
         raise KnowmixError(f"shards must be at least 1, got {shards}")
+    if "threads" in options:
+        raise KnowmixError("knowmix.ray.mix takes num_cpus= (CPUs and threads per shard task), not threads=")
     source, target = _location(input), _location(output)
     folder = _location(work) if work is not None else target.rstrip("/") + "/.knowmix-work"
     plan: List[str] = ["shard", "plan", f"--input={source}", f"--work={folder}", f"--shards={shards}"]
