@@ -232,9 +232,14 @@ def read_manifest(output: PathLike) -> Dict[str, Any]:
     ``output`` (a local path, or ``s3://`` read with boto3 and the ``AWS_*``
     variables knowmix uses)."""
     location = os.fspath(output).rstrip("/") + "/training_mix/manifest.json"
-    if not is_url(location):
-        return json.loads(Path(location).read_text(encoding="utf-8"))
-    return json.loads(_read_object(location))
+    try:
+        if not is_url(location):
+            return json.loads(Path(location).read_text(encoding="utf-8"))
+        return json.loads(_read_object(location))
+    except KnowmixError:
+        raise
+    except Exception as exc:  # missing, unreadable, not JSON: one error type for callers
+        raise KnowmixError(f"cannot read the manifest {location}: {exc}") from exc
 
 
 def _read_object(url: str) -> bytes:

@@ -80,6 +80,11 @@ def test_a_bad_column_mapping_raises(tmp_path: Path) -> None:
     assert "no_such_column" in caught.value.message
 
 
+def test_a_missing_manifest_raises(tmp_path: Path) -> None:
+    with pytest.raises(knowmix.KnowmixError, match="manifest.json"):
+        knowmix.read_manifest(tmp_path)
+
+
 def test_usage_errors_have_exit_code_2(tmp_path: Path) -> None:
     with pytest.raises(knowmix.KnowmixError) as caught:
         knowmix.mix(STEP_03, tmp_path, qa_per_doc="many")
@@ -134,3 +139,25 @@ def test_relative_paths_are_relative_to_the_working_folder(tmp_path: Path, monke
     monkeypatch.chdir(STEP_03.parent.parent)
     manifest = knowmix.mix(os.path.join("fixtures", "step_03"), tmp_path / "rel", quiet=True)
     assert [c["cut_size"] for c in manifest["cuts"]] == [5]
+
+
+def test_the_manifest_of_an_s3_output_is_read_with_boto3(monkeypatch: pytest.MonkeyPatch) -> None:
+    boto3 = pytest.importorskip("boto3")
+    server_module = pytest.importorskip("moto.server")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                            "AWS_ALLOW_HTTP": "true"}.items():
+            monkeypatch.setenv(name, value)
+        s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}")
+        s3.create_bucket(Bucket="mixes")
+        body = json.dumps({"cuts": [{"cut_size": 5, "file": "combined_cut_5x.jsonl"}]})
+        s3.put_object(Bucket="mixes", Key="run/step_04/training_mix/manifest.json", Body=body.encode())
+        assert knowmix.read_manifest("s3://mixes/run/step_04/")["cuts"][0]["cut_size"] == 5
+        with pytest.raises(knowmix.KnowmixError, match="s3://mixes/elsewhere/training_mix/manifest.json"):
+            knowmix.read_manifest("s3://mixes/elsewhere")
+    finally:
+        server.stop()
