@@ -161,3 +161,19 @@ def test_the_manifest_of_an_s3_output_is_read_with_boto3(monkeypatch: pytest.Mon
             knowmix.read_manifest("s3://mixes/elsewhere")
     finally:
         server.stop()
+
+
+def test_the_single_step_publishes_cuts_and_refuses_an_empty_mix(tmp_path: Path, reference: Path) -> None:
+    from knowmix import _steps
+
+    chosen = _steps.mix_into(str(STEP_03), str(tmp_path / "cuts"), str(tmp_path / "ds" / "train.jsonl"),
+                             cut_sizes="3,5", quiet=True)
+    assert chosen == str(tmp_path / "cuts" / "combined_cut_5x.jsonl")
+    assert sorted(p.name for p in (tmp_path / "cuts").iterdir()) == [
+        "combined_cut_3x.jsonl", "combined_cut_5x.jsonl", "manifest.json"]
+    assert (tmp_path / "ds" / "train.jsonl").read_bytes() == (reference / "combined_cut_5x.jsonl").read_bytes()
+    with pytest.raises(knowmix.KnowmixError, match="cut 50"):
+        _steps.mix_into(str(STEP_03), str(tmp_path / "none"), str(tmp_path / "none.jsonl"),
+                        cut_sizes="50", quiet=True)
+    assert _steps.tokenizer_source(_steps.DEFAULT_TOKENIZER) == _steps.DEFAULT_TOKENIZER
+    assert _steps.tokenizer_source(str(tmp_path)) == str(tmp_path)
