@@ -110,17 +110,20 @@ def run(
 ) -> "subprocess.CompletedProcess[str]":
     """Run ``knowmix ARGS...`` and return the finished process.
 
+    stdin is empty (give knowmix files, and ``-o FILE`` for large outputs);
     stdout and stderr are captured as text; with ``stream=True`` they are
     also copied, line by line as they come, to ``sys.stdout`` and
     ``sys.stderr`` (so a notebook shows knowmix's logs). With ``check`` (the
     default) a non-zero exit raises :class:`KnowmixError` carrying the CLI's
     message. Interrupting Python (Ctrl-C) stops knowmix, which removes its
     partial output. ``die_with_parent`` (Linux) has the kernel stop knowmix
-    if this Python process dies first, as a Ray worker on a lost node does.
+    if the calling thread's process dies first, as a Ray worker on a lost
+    node does, so no orphan keeps writing while the shard reruns elsewhere.
     """
     argv = [os.fspath(a) for a in args]
+    command = [str(binary()), *argv]
     proc = subprocess.Popen(
-        [str(binary()), *argv],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -152,7 +155,7 @@ def run(
     stdout, stderr = "".join(out), "".join(err)
     if check and returncode != 0:
         raise KnowmixError(error_message(stderr, returncode), returncode, stderr, argv)
-    return subprocess.CompletedProcess([str(binary()), *argv], returncode, stdout, stderr)
+    return subprocess.CompletedProcess(command, returncode, stdout, stderr)
 
 
 def _parent_death_signal() -> Any:
