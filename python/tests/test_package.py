@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,33 @@ def test_the_single_step_publishes_cuts_and_refuses_an_empty_mix(tmp_path: Path,
                         cut_sizes="50", quiet=True)
     assert _steps.tokenizer_source(_steps.DEFAULT_TOKENIZER) == _steps.DEFAULT_TOKENIZER
     assert _steps.tokenizer_source(str(tmp_path)) == str(tmp_path)
+
+
+def test_die_with_parent_stops_knowmix_when_python_is_killed(tmp_path: Path) -> None:
+    # A Ray worker on a lost node dies with SIGKILL; its knowmix must not
+    # live on and keep writing while the shard reruns elsewhere.
+    pidfile = tmp_path / "child.pid"
+    slow = tmp_path / "slow.sh"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")
+    slow.chmod(0o755)
+    code = "import knowmix; knowmix.run(['mix'], die_with_parent=True)"
+    env = {**os.environ, "KNOWMIX_BINARY": str(slow)}
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env)
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline, "knowmix never started"
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    parent.kill()
+    parent.wait()
+    while _alive(child):
+        assert time.monotonic() < deadline, "knowmix outlived the Python that ran it"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie waiting for init to reap it is gone
