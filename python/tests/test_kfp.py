@@ -108,7 +108,7 @@ def test_the_drop_in_runs_locally_with_the_cli_bytes(local_runner: Path) -> None
 
 
 def test_the_sharded_pipeline_runs_locally_with_the_cli_bytes(local_runner: Path) -> None:
-    run = kkfp.knowledge_mixing_pipeline(input_uri=str(STEP_03), cut_sizes="3,5", shards=3)
+    run = kkfp.knowledge_mixing_pipeline(input_uri=str(STEP_03), cut_sizes="3,5", shards=2)
     shell = cli_mix(local_runner / "shell", "--cut-sizes", "3,5")
     folder = Path(run.outputs["cut_folder"].path)
     assert cut_files(folder) == cut_files(shell)
