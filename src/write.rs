@@ -119,12 +119,16 @@ impl OutputFile {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("output");
+        remove_stale_partials_of(dir, &format!(".{name}{PARTIAL_MARK}"));
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}{PARTIAL_MARK}"))
             .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
+        // Held while this process writes it: a partial nobody holds is a
+        // killed run's, which [`remove_stale_partials`] may remove.
+        let _ = fs4::FileExt::try_lock(&file);
         let syncing = file.try_clone().ok().map(|f| BackgroundSync {
             file: std::sync::Arc::new(f),
             started_at: 0,
@@ -235,17 +239,30 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for FlushOnShutdown<W> {
     }
 }
 
-/// Remove temp files left in `dir` by a killed run (best effort).
+/// Remove temp files left in `dir` by killed runs (best effort).
 pub fn remove_stale_partials(dir: &Path) {
+    remove_stale_partials_of(dir, ".");
+}
+
+/// Remove the temp files in `dir` whose name starts with `prefix` and
+/// holds [`PARTIAL_MARK`], unless a live process holds their lock (every
+/// [`OutputFile`] locks its temp file while writing it).
+fn remove_stale_partials_of(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name
+        let ours = name
             .to_str()
-            .is_some_and(|n| n.starts_with('.') && n.contains(PARTIAL_MARK))
-        {
+            .is_some_and(|n| n.starts_with(prefix) && n.contains(PARTIAL_MARK));
+        if !ours {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        if fs4::FileExt::try_lock(&file).is_ok() {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -295,6 +312,30 @@ mod tests {
             };
             assert_eq!(plain, b"{\"x\":1}\n", "{name}");
         }
+    }
+
+    #[tokio::test]
+    async fn stale_partials_go_but_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("c.jsonl");
+        std::fs::write(dir.path().join(".c.jsonl.partial-dead"), "x").unwrap();
+        std::fs::write(dir.path().join(".other.jsonl.partial-dead"), "x").unwrap();
+        let live = OutputFile::create(&target, None).unwrap();
+        let names = |d: &Path| {
+            let mut n: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        let left = names(dir.path());
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.contains(&".other.jsonl.partial-dead".to_owned()));
+        remove_stale_partials(dir.path());
+        assert_eq!(names(dir.path()).len(), 1, "the live partial stays");
+        live.commit().await.unwrap();
+        assert_eq!(names(dir.path()), ["c.jsonl"]);
     }
 
     #[tokio::test]
