@@ -11,5 +11,6 @@ pub mod lines;
 pub mod open;
 pub mod scan;
 pub mod step03;
+pub mod walk;
 
 pub use lines::{Line, LineBatch};
