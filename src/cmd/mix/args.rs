@@ -138,11 +138,7 @@ impl Args {
                 "QA_PER_DOC / --qa-per-doc must be at least 1".into(),
             ));
         }
-        let threads = if self.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            self.threads
-        };
+        let threads = crate::cmd::threads(self.threads, self.quiet);
         Ok(Plan {
             input: self.input,
             output: self.output,
@@ -167,13 +163,18 @@ impl Plan {
     /// A line on stderr unless quiet.
     pub fn log(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            crate::exit::log_line(line);
         }
     }
 
     /// Resolve and load the tokenizer and its chat template.
     pub fn prepare_tokenizer(&self) -> anyhow::Result<PreparedTokenizer> {
         chat::prepare(&self.tokenizer)
+    }
+
+    /// The file name of cut `n` under this plan's `--compress`.
+    pub fn cut_file(&self, n: u32) -> String {
+        format!("{}{}", crate::format::cut_file_name(n), self.compress.suffix())
     }
 
     /// Sort buffer bytes for one sorter (two sorters may be live at once).

@@ -67,6 +67,11 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         built_in.as_secs_f64()
     ));
     let pass2_started = Instant::now();
+    for s in &selections {
+        if let Some(files) = setup.found.datasets.iter().find(|d| d.dataset == s.dataset) {
+            rejects.check_dataset(files, s.rows)?;
+        }
+    }
     let feasibility = decide_cuts(&plan, &selections)?;
     let (carried, stale) = split_up_to_date(
         &plan,
@@ -97,7 +102,7 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
     } else {
         serde_json::Value::Null
     };
-    rejects.commit(|line| plan.log(line)).await?;
+    let mut keep = rejects.commit(|line| plan.log(line)).await?;
     let manifest = report::Manifest::new(
         &plan,
         &setup.found,
@@ -106,10 +111,13 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         &outcome,
         started.elapsed(),
     );
-    // Last: a cut file only counts as up to date once this names it.
+    keep.extend(outcome.cuts.iter().map(|c| c.path.clone()));
+    keep.extend(carried.iter().filter_map(|c| Some(setup.dir.join(c["file"].as_str()?))));
+    // A cut file only counts as up to date once this names it.
     manifest
         .finish(&setup.fingerprint, skipped, carried)
         .write(&setup.dir.join("manifest.json"))?;
+    resume::remove_stale_outputs(&setup.dir, &keep);
     report::print_summary(&outcome, plan.quiet)?;
     Ok(())
 }
@@ -124,6 +132,8 @@ struct Setup {
     fingerprint: String,
     /// The manifest of an earlier run with the same fingerprint.
     previous: Option<resume::Previous>,
+    /// Held for the whole run: no other run writes into `dir`.
+    _lock: crate::lock::FolderLock,
 }
 
 /// Find the inputs, prepare the tokenizer and the output folder, and see
@@ -135,7 +145,7 @@ fn set_up(plan: &args::Plan) -> anyhow::Result<Option<(Setup, PreparedTokenizer)
     }
     let tokenizer = plan.prepare_tokenizer()?;
     plan.log(&format!("tokenizer: {}", tokenizer.description()));
-    let dir = output_dir(plan)?;
+    let (dir, lock) = output_dir(plan)?;
     let fingerprint = resume::fingerprint(plan, &found, &tokenizer.files_manifest());
     let previous = (!plan.force)
         .then(|| resume::Previous::load(&dir.join("manifest.json"), &fingerprint))
@@ -151,6 +161,7 @@ fn set_up(plan: &args::Plan) -> anyhow::Result<Option<(Setup, PreparedTokenizer)
         dir,
         fingerprint,
         previous,
+        _lock: lock,
     };
     Ok(Some((setup, tokenizer)))
 }
@@ -203,26 +214,27 @@ async fn pass_two(
     Ok(outcome)
 }
 
-/// `OUTPUT/training_mix`, created, with partial files of killed runs removed.
-fn output_dir(plan: &args::Plan) -> anyhow::Result<std::path::PathBuf> {
+/// `OUTPUT/training_mix`, created and locked, with partial files of killed
+/// runs removed.
+fn output_dir(
+    plan: &args::Plan,
+) -> anyhow::Result<(std::path::PathBuf, crate::lock::FolderLock)> {
     let dir = plan.output.join("training_mix");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    let lock = crate::lock::FolderLock::acquire(&dir)?;
     remove_stale_partials(&dir);
-    Ok(dir)
+    Ok((dir, lock))
 }
 
 /// This run's spill folder under `--spill-dir` (removed when dropped).
-fn spill_dir(plan: &args::Plan) -> anyhow::Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix("knowmix-spill-")
-        .tempdir_in(&plan.spill_dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create spill folder; set --spill-dir",
-                plan.spill_dir.display()
-            )
-        })
+fn spill_dir(plan: &args::Plan) -> anyhow::Result<crate::spill::SpillFolder> {
+    crate::spill::SpillFolder::create(&plan.spill_dir).with_context(|| {
+        format!(
+            "{}: cannot create spill folder; set --spill-dir",
+            plan.spill_dir.display()
+        )
+    })
 }
 
 /// Pass 1 over every summary dataset, one after the other.
@@ -284,7 +296,7 @@ fn all_up_to_date(plan: &args::Plan, previous: &resume::Previous, dir: &std::pat
         && feasibility
             .feasible
             .iter()
-            .all(|&n| previous.up_to_date(n, dir).is_some());
+            .all(|&n| previous.up_to_date(n, dir, &plan.cut_file(n)).is_some());
     if fresh {
         for line in feasibility.explain() {
             plan.log(&line);
@@ -308,7 +320,7 @@ fn split_up_to_date(
     let mut carried = Vec::new();
     let mut stale = Vec::new();
     for &n in feasible {
-        match previous.and_then(|p| p.up_to_date(n, dir)) {
+        match previous.and_then(|p| p.up_to_date(n, dir, &plan.cut_file(n))) {
             Some(entry) => {
                 plan.log(&format!("cut {n}: up to date"));
                 carried.push(entry);

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use super::args::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
-use crate::format::{cut_file_name, Dataset};
+use crate::format::Dataset;
 use crate::pipeline::{spawn_pick_reader, spawn_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::progress::Progress;
 use crate::read::step03::{DatasetFiles, Discovery};
@@ -111,6 +111,7 @@ impl Pass2<'_> {
             let written = self
                 .write_dataset(files, selection, level_limit, &mut cuts, rejects)
                 .await?;
+            rejects.check_dataset(files, written.rows)?;
             outcome.rows.insert(files.dataset, written.rows);
             if !files.dataset.is_sampled() {
                 *outcome.dropped.entry(files.dataset).or_default() += written.dropped;
@@ -248,7 +249,7 @@ impl OpenCuts {
             results: Vec::new(),
         };
         for &n in feasible {
-            let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
+            let path = dir.join(plan.cut_file(n));
             cuts.outputs.push(OutputFile::create(&path, None)?);
             cuts.results.push(CutResult {
                 n,

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use crate::read::step03::DatasetFiles;
 use crate::records::{OnError, Rejected};
 use crate::write::OutputFile;
 
@@ -13,6 +14,8 @@ pub struct Rejects {
     out: Option<OutputFile>,
     /// (file, lines skipped), in the order met.
     counts: Vec<(String, u64)>,
+    /// The first row set aside: `file:line: reason`.
+    first: Option<String>,
 }
 
 impl Rejects {
@@ -25,6 +28,7 @@ impl Rejects {
         Ok(Rejects {
             out,
             counts: Vec::new(),
+            first: None,
         })
     }
 
@@ -35,6 +39,9 @@ impl Rejects {
         };
         for r in rejected {
             let file = r.at.path.display().to_string();
+            if self.first.is_none() {
+                self.first = Some(format!("{}: {}", r.at, r.reason));
+            }
             match self.counts.last_mut() {
                 Some((f, n)) if *f == file => *n += 1,
                 _ => self.counts.push((file.clone(), 1)),
@@ -48,6 +55,27 @@ impl Rejects {
             let mut bytes = serde_json::to_vec(&line)?;
             bytes.push(b'\n');
             out.write_all(&bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Fail when every one of the `rows` rows of dataset `files` was set
+    /// aside: a dataset silently emptied would change the mix, and the
+    /// cuts would merely be called infeasible.
+    pub fn check_dataset(&self, files: &DatasetFiles, rows: u64) -> anyhow::Result<()> {
+        let names: Vec<String> = files.files.iter().map(|f| f.display().to_string()).collect();
+        let rejected: u64 = self
+            .counts
+            .iter()
+            .filter(|(file, _)| names.contains(file))
+            .map(|(_, n)| n)
+            .sum();
+        if rows > 0 && rejected >= rows {
+            anyhow::bail!(
+                "{}: every row ({rows}) was rejected under --on-error skip (first: {})",
+                files.dataset.folder(),
+                self.first.as_deref().unwrap_or("?")
+            );
         }
         Ok(())
     }
@@ -82,16 +110,17 @@ impl Rejects {
         Ok(())
     }
 
-    /// Log the counts and move `rejected.jsonl` into place.
-    pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<()> {
+    /// Log the counts and move `rejected.jsonl` into place when a row was
+    /// set aside (none: no file); returns the files written.
+    pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<Vec<std::path::PathBuf>> {
         for (file, n) in self.counts() {
             log(&format!(
                 "skipped {n} bad line(s) in {file}; see training_mix/rejected.jsonl"
             ));
         }
-        if let Some(out) = self.out {
-            out.commit().await?;
+        match self.out {
+            Some(out) if !self.counts.is_empty() => Ok(vec![out.commit().await?]),
+            _ => Ok(Vec::new()),
         }
-        Ok(())
     }
 }

@@ -20,6 +20,7 @@ pub mod prompt;
 pub mod report;
 pub mod shards;
 pub mod shuffle;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,6 +76,9 @@ pub struct Args {
     /// No table on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Go on when the output would exceed the free space or 1 TiB.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Run a recipe.
@@ -113,6 +117,11 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let loaded = config::load(&args.recipe)?;
     let sources = sources(&loaded)?;
+    let inputs: Vec<PathBuf> = sources.iter().flat_map(|(f, _)| f.clone()).collect();
+    super::refuse_overwriting_inputs(&args.output, &inputs)?;
+    if let Some(manifest) = &args.manifest {
+        super::refuse_overwriting_inputs(manifest, &inputs)?;
+    }
     let limits = Limits {
         records: args.max_records_per_file,
         bytes: args.max_bytes_per_file,
@@ -123,16 +132,13 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let spill_root = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let spill = tempfile::Builder::new()
-        .prefix("knowmix-spill-")
-        .tempdir_in(&spill_root)
-        .with_context(|| {
+    let spill = crate::spill::SpillFolder::create(&spill_root).with_context(|| {
             format!(
                 "{}: cannot create spill folder; set --spill-dir",
                 spill_root.display()
             )
         })?;
-    let pool = WorkerPool::new(args.threads);
+    let pool = WorkerPool::new(super::threads(args.threads, args.quiet));
     let key_budget = (args.memory_limit / 2 / sources.len() as u64).max(1 << 20) as usize;
     let mut indexed = Vec::new();
     for (files, id) in &sources {
@@ -143,7 +149,12 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
         });
         indexed.push(pass1::index_source(&pool, files, indexer, spill.path(), key_budget).await?);
     }
-    let mut reports = plan_and_draw(&loaded, &sources, indexed)?;
+    let limit = size::Limit {
+        output: args.output.clone(),
+        spill: (!args.no_shuffle).then(|| spill.path().to_path_buf()),
+        allow: args.allow_large,
+    };
+    let mut reports = plan_and_draw(&loaded, &sources, indexed, &limit)?;
     let prompt: Option<Arc<str>> = loaded.recipe.metadata.sys_prompt.as_deref().map(Arc::from);
     let shuffle_budget = (args.memory_limit / 2).max(1 << 20) as usize;
     let mut spill_data = if args.no_shuffle {
@@ -203,6 +214,7 @@ fn plan_and_draw(
     loaded: &Loaded,
     sources: &[(Vec<PathBuf>, u64)],
     indexed: Vec<pass1::Indexed>,
+    limit: &size::Limit,
 ) -> anyhow::Result<Vec<SourceReport>> {
     let recipe = &loaded.recipe;
     let by_tokens = recipe.target.is_some_and(|t| t.tokens.is_some());
@@ -227,6 +239,13 @@ fn plan_and_draw(
     }
     let requests = plan::requests(&inputs, recipe.target)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was written", loaded.path.display()))?;
+    let estimate = requests
+        .iter()
+        .zip(&indexed)
+        .zip(sources)
+        .map(|((r, ix), (files, _))| size::estimate(*r, ix.population, files))
+        .fold(0, u64::saturating_add);
+    limit.check(estimate)?;
     let mut reports = Vec::new();
     for ((((s, ix), request), input), (files, _)) in recipe
         .datasets

@@ -80,13 +80,13 @@ impl Report<'_> {
     /// The summary table, on stderr.
     pub fn print_table(&self) {
         let (records, tokens) = self.totals();
-        eprintln!(
+        crate::exit::log_line(&format!(
             "{:<28} {:>11} {:>11} {:>11} {:>14} {:>7} {:>9} {:>9}",
             "source", "population", "selected", "copies", "tokens", "target", "records%", "tokens%"
-        );
+        ));
         for (s, target) in self.sources.iter().zip(self.target_shares()) {
             let target = target.map_or("-".to_owned(), |t| format!("{:.1}%", 100.0 * t));
-            eprintln!(
+            crate::exit::log_line(&format!(
                 "{:<28} {:>11} {:>11} {:>11} {:>14} {:>7} {:>8.1}% {:>8.1}%",
                 truncate(&s.name, 28),
                 s.population.records,
@@ -96,19 +96,19 @@ impl Report<'_> {
                 target,
                 100.0 * share(s.draw.copies, records),
                 100.0 * share(s.draw.tokens, tokens),
-            );
+            ));
         }
-        eprintln!(
+        crate::exit::log_line(&format!(
             "{:<28} {:>11} {:>11} {:>11} {:>14}",
             "total", "", "", records, tokens
-        );
+        ));
         for w in &self.outputs {
-            eprintln!(
+            crate::exit::log_line(&format!(
                 "wrote {} ({} records, {} bytes)",
                 w.path.display(),
                 w.records,
                 w.bytes
-            );
+            ));
         }
     }
 
