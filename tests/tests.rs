@@ -1,6 +1,7 @@
 //! knowmix's integration tests: one binary, one module per area (ripgrep's layout).
 
 mod errors;
+mod faults;
 mod fast_count;
 mod goldens;
 mod mix;
