@@ -29,7 +29,9 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
 pub fn log_line(line: &str) {
     use std::io::Write;
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
 }
 
 /// The error and its causes on one line, skipping a cause whose words an

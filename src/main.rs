@@ -26,14 +26,22 @@ fn main() {
 /// typed on the command line) names that variable, not only the flag.
 fn from_environment(err: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if !matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
         return err;
     }
     let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
         return err;
     };
-    let long = arg.split_whitespace().next().unwrap_or("").trim_start_matches("--");
-    let typed = std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    let long = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("--");
+    let typed =
+        std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
     let command = Cli::command();
     let env = command
         .get_subcommands()
@@ -45,7 +53,11 @@ fn from_environment(err: clap::Error) -> clap::Error {
     match env {
         Some(var) if !typed => {
             let text = err.to_string();
-            let first = text.lines().next().unwrap_or("").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
             clap::Error::raw(
                 ErrorKind::ValueValidation,
                 format!("{first} (the value comes from the environment variable {var}; fix or unset it)\n"),

@@ -249,15 +249,27 @@ const BAD_INPUTS: &[BadInput] = &[
     },
     BadInput {
         class: "recipe: a sampling_size that is not a number",
-        files: &[("a.jsonl", CHAT), ("r.yaml", "datasets:\n  - {path: a.jsonl, sampling_size: lots}\n")],
+        files: &[
+            ("a.jsonl", CHAT),
+            (
+                "r.yaml",
+                "datasets:\n  - {path: a.jsonl, sampling_size: lots}\n",
+            ),
+        ],
         env: &[],
         args: &["recipe", "r.yaml", "-o", "m.jsonl"],
         code: 1,
-        message: &["r.yaml:2:", "`sampling_size` as a record count (e.g. 1000) or a ratio"],
+        message: &[
+            "r.yaml:2:",
+            "`sampling_size` as a record count (e.g. 1000) or a ratio",
+        ],
     },
     BadInput {
         class: "recipe: a folder as a source path",
-        files: &[("d/a.jsonl", CHAT), ("r.yaml", "datasets:\n  - {path: d, sampling_size: 1}\n")],
+        files: &[
+            ("d/a.jsonl", CHAT),
+            ("r.yaml", "datasets:\n  - {path: d, sampling_size: 1}\n"),
+        ],
         env: &[],
         args: &["recipe", "r.yaml", "-o", "m.jsonl"],
         code: 1,
@@ -286,7 +298,13 @@ fn bad_inputs_of_other_commands_say_what_is_wrong() {
         let args: Vec<&std::ffi::OsStr> = case
             .args
             .iter()
-            .map(|a| if *a == "@llama" { llama.as_os_str() } else { a.as_ref() })
+            .map(|a| {
+                if *a == "@llama" {
+                    llama.as_os_str()
+                } else {
+                    a.as_ref()
+                }
+            })
             .collect();
         let run = knowmix()
             .current_dir(dir.path())
@@ -295,11 +313,25 @@ fn bad_inputs_of_other_commands_say_what_is_wrong() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(case.code), "{}: {stderr}", case.class);
+        assert_eq!(
+            run.status.code(),
+            Some(case.code),
+            "{}: {stderr}",
+            case.class
+        );
         for needle in case.message {
-            assert!(stderr.contains(needle), "{}: {needle:?} not in {stderr}", case.class);
+            assert!(
+                stderr.contains(needle),
+                "{}: {needle:?} not in {stderr}",
+                case.class
+            );
         }
-        for internal in ["InternalError", "TapeError", "untagged enum", "ExpectedObjectContent"] {
+        for internal in [
+            "InternalError",
+            "TapeError",
+            "untagged enum",
+            "ExpectedObjectContent",
+        ] {
             assert!(!stderr.contains(internal), "{}: {stderr}", case.class);
         }
     }

@@ -44,7 +44,12 @@ fn within<S: AsRef<OsStr>>(secs: u64, args: &[S]) -> Output {
 /// `mix` arguments for `input` → `out` with cuts 1 and 3 and `extra`.
 fn mix_args(input: &Path, out: &Path, extra: &[&str]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["mix".into(), "--input".into(), input.into()];
-    args.extend(["--output".into(), out.into(), "--cut-sizes".into(), "1,3".into()]);
+    args.extend([
+        "--output".into(),
+        out.into(),
+        "--cut-sizes".into(),
+        "1,3".into(),
+    ]);
     args.extend(["--tokenizer".into(), llama_dir().into()]);
     args.extend(extra.iter().map(OsString::from));
     args
@@ -103,21 +108,40 @@ fn synth_needs_an_output_and_never_touches_a_foreign_corpus() {
     assert!(!dir.path().join("output").exists());
     // A real corpus where synth is pointed: refused, every byte kept.
     let (_keep, input) = corpus();
-    let before = std::fs::read_dir(input.join("detailed_summary")).unwrap().count();
+    let before = std::fs::read_dir(input.join("detailed_summary"))
+        .unwrap()
+        .count();
     let run = knowmix()
         .args(["synth", "-q", "--raw-docs", "2", "--output"])
         .arg(&input)
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
-    assert!(stderr(&run).contains("not written by knowmix synth"), "{}", stderr(&run));
-    assert_eq!(std::fs::read_dir(input.join("detailed_summary")).unwrap().count(), before);
+    assert!(
+        stderr(&run).contains("not written by knowmix synth"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(
+        std::fs::read_dir(input.join("detailed_summary"))
+            .unwrap()
+            .count(),
+        before
+    );
     assert!(!input.join("detailed_summary/gen.jsonl").exists());
     // Its own output it may rewrite, stale shards included.
     let own = dir.path().join("own");
     for files in ["3", "1"] {
         let run = knowmix()
-            .args(["synth", "-q", "--raw-docs", "2", "--files-per-dataset", files, "--output"])
+            .args([
+                "synth",
+                "-q",
+                "--raw-docs",
+                "2",
+                "--files-per-dataset",
+                files,
+                "--output",
+            ])
             .arg(&own)
             .output()
             .unwrap();
@@ -159,7 +183,11 @@ fn unwritable_stderr_never_aborts_the_work() {
         .unwrap();
     assert_eq!(run.status.code(), Some(0));
     chat_source(&dir.path().join("a.jsonl"), 5, ",\"token_length\":3");
-    std::fs::write(dir.path().join("r.yaml"), "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n").unwrap();
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n",
+    )
+    .unwrap();
     let run = Command::new(assert_cmd::cargo::cargo_bin("knowmix"))
         .arg("recipe")
         .arg(dir.path().join("r.yaml"))
@@ -184,7 +212,11 @@ fn unwritable_stderr_never_aborts_the_work() {
 fn raising_tokenizer(dir: &Path) -> PathBuf {
     let tok = dir.join("raising-tokenizer");
     std::fs::create_dir(&tok).unwrap();
-    std::os::unix::fs::symlink(llama_dir().join("tokenizer.json"), tok.join("tokenizer.json")).unwrap();
+    std::os::unix::fs::symlink(
+        llama_dir().join("tokenizer.json"),
+        tok.join("tokenizer.json"),
+    )
+    .unwrap();
     let mut config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(llama_dir().join("tokenizer_config.json")).unwrap())
             .unwrap();
@@ -220,7 +252,12 @@ fn template_failures_and_all_rows_rejected_fail_under_skip() {
     std::fs::write(input.join("key_facts_to_qa/gen.jsonl"), "{oops\n[1]\n").unwrap();
     let out = dir.path().join("out");
     let run = mix(&input, &out, &["--on-error", "skip"]);
-    assert_fails(&run, 1, &out, &["key_facts_to_qa: every row (2) was rejected"]);
+    assert_fails(
+        &run,
+        1,
+        &out,
+        &["key_facts_to_qa: every row (2) was rejected"],
+    );
 }
 
 // 4. A changed --compress is a change; compressed cuts resume.
@@ -232,13 +269,21 @@ fn compress_is_a_change_and_compressed_cuts_resume() {
     let run = mix(&input, &out, &["--compress", "zstd"]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert_clean_cuts(&out, ".zst");
-    let want = ["combined_cut_1x.jsonl.zst", "combined_cut_3x.jsonl.zst", "manifest.json"];
+    let want = [
+        "combined_cut_1x.jsonl.zst",
+        "combined_cut_3x.jsonl.zst",
+        "manifest.json",
+    ];
     assert_eq!(outputs(&out), want);
     let zst = out.join("training_mix/combined_cut_3x.jsonl.zst");
     let stamp = std::fs::metadata(&zst).unwrap().modified().unwrap();
     let run = within(60, &mix_args(&input, &out, &["--compress", "zstd"]));
     assert!(run.status.success(), "{}", stderr(&run));
-    assert!(stderr(&run).contains("cut 3: up to date"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("cut 3: up to date"),
+        "{}",
+        stderr(&run)
+    );
     assert_eq!(std::fs::metadata(&zst).unwrap().modified().unwrap(), stamp);
 }
 
@@ -252,7 +297,11 @@ fn directory_links_are_not_followed_into_loops() {
     let out = dir.path().join("out");
     let run = within(60, &mix_args(&input, &out, &[]));
     assert!(run.status.success(), "{}", stderr(&run));
-    assert!(stderr(&run).contains("self: a link to a folder, not followed"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("self: a link to a folder, not followed"),
+        "{}",
+        stderr(&run)
+    );
     assert_clean_cuts(&out, "");
     let run = within(60, &[OsStr::new("stats"), input.as_os_str()]);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -263,9 +312,21 @@ fn directory_links_are_not_followed_into_loops() {
     symlink(".", data.join("self")).unwrap();
     symlink("..", data.join("sub/up")).unwrap();
     let recipe = dir.path().join("r.yaml");
-    std::fs::write(&recipe, "datasets:\n  - {path: \"data/**/*.jsonl\", sampling_size: 1.0}\n").unwrap();
+    std::fs::write(
+        &recipe,
+        "datasets:\n  - {path: \"data/**/*.jsonl\", sampling_size: 1.0}\n",
+    )
+    .unwrap();
     let mixed = dir.path().join("m.jsonl");
-    let run = within(60, &[OsStr::new("recipe"), recipe.as_os_str(), OsStr::new("-o"), mixed.as_os_str()]);
+    let run = within(
+        60,
+        &[
+            OsStr::new("recipe"),
+            recipe.as_os_str(),
+            OsStr::new("-o"),
+            mixed.as_os_str(),
+        ],
+    );
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(read_jsonl(&mixed).len(), 10);
 }
@@ -285,10 +346,22 @@ fn an_output_that_is_an_input_is_refused() {
         vec!["tokens", "a.jsonl", "-o", "a.jsonl"],
         vec!["recipe", "r.yaml", "-o", "a.jsonl"],
     ] {
-        std::fs::write(dir.path().join("r.yaml"), "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n").unwrap();
-        let run = knowmix().current_dir(dir.path()).args(&args).output().unwrap();
+        std::fs::write(
+            dir.path().join("r.yaml"),
+            "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n",
+        )
+        .unwrap();
+        let run = knowmix()
+            .current_dir(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(run.status.code(), Some(2), "{args:?}: {}", stderr(&run));
-        assert!(stderr(&run).contains("is also an input"), "{args:?}: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains("is also an input"),
+            "{args:?}: {}",
+            stderr(&run)
+        );
         assert_eq!(std::fs::read(&a).unwrap(), original, "{args:?}");
     }
 }
@@ -297,7 +370,11 @@ fn an_output_that_is_an_input_is_refused() {
 #[test]
 fn malformed_dotenv_names_its_line() {
     let dir = tempdir();
-    std::fs::write(dir.path().join(".env"), "SEED=7\nthis is not valid\nCUT_SIZES=1\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "SEED=7\nthis is not valid\nCUT_SIZES=1\n",
+    )
+    .unwrap();
     let run = knowmix()
         .current_dir(dir.path())
         .args(["mix", "--input", "nowhere"])
@@ -314,32 +391,64 @@ fn a_busy_output_folder_is_refused() {
     let out = dir.path().join("out");
     let folder = out.join("training_mix");
     std::fs::create_dir_all(&folder).unwrap();
-    let mut holder = Command::new("flock").arg(&folder).args(["sleep", "60"]).spawn().unwrap();
+    let mut holder = Command::new("flock")
+        .arg(&folder)
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
     // Wait until the holder has the lock.
-    while Command::new("flock").arg("-n").arg(&folder).arg("true").status().unwrap().success() {
+    while Command::new("flock")
+        .arg("-n")
+        .arg(&folder)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let run = within(30, &mix_args(&input, &out, &["--quiet"]));
     holder.kill().unwrap();
     holder.wait().unwrap();
-    assert_fails(&run, 1, &out, &["training_mix: in use by another knowmix run"]);
+    assert_fails(
+        &run,
+        1,
+        &out,
+        &["training_mix: in use by another knowmix run"],
+    );
 }
 
 // 11. A dataset that exists but yields nothing readable is an error.
 #[test]
 fn a_dataset_with_nothing_readable_is_an_error() {
     let cases: [(&str, fn(&Path), &str); 4] = [
-        ("only .bz2", |d| {
-            std::fs::write(d.join("gen.jsonl.bz2"), "BZh9").unwrap();
-        }, "gen.jsonl.bz2: unsupported compression"),
-        ("only hidden", |d| {
-            std::fs::write(d.join(".gen.jsonl"), "{}\n").unwrap();
-        }, "detailed_summary: no readable JSON-lines file"),
-        ("empty", |_| {}, "detailed_summary: no readable JSON-lines file"),
-        ("a file", |d| {
-            std::fs::remove_dir(d).unwrap();
-            std::fs::write(d, "{}\n").unwrap();
-        }, "detailed_summary: not a folder"),
+        (
+            "only .bz2",
+            |d| {
+                std::fs::write(d.join("gen.jsonl.bz2"), "BZh9").unwrap();
+            },
+            "gen.jsonl.bz2: unsupported compression",
+        ),
+        (
+            "only hidden",
+            |d| {
+                std::fs::write(d.join(".gen.jsonl"), "{}\n").unwrap();
+            },
+            "detailed_summary: no readable JSON-lines file",
+        ),
+        (
+            "empty",
+            |_| {},
+            "detailed_summary: no readable JSON-lines file",
+        ),
+        (
+            "a file",
+            |d| {
+                std::fs::remove_dir(d).unwrap();
+                std::fs::write(d, "{}\n").unwrap();
+            },
+            "detailed_summary: not a folder",
+        ),
     ];
     for (what, make, needle) in cases {
         let (dir, input) = corpus();
@@ -356,7 +465,11 @@ fn a_dataset_with_nothing_readable_is_an_error() {
     // Upper-case names are plainly JSON lines: read.
     let (dir, input) = corpus();
     let folder = input.join("detailed_summary");
-    std::fs::rename(folder.join("gen-00000-of-00003.jsonl"), folder.join("gen-00000-of-00003.JSONL")).unwrap();
+    std::fs::rename(
+        folder.join("gen-00000-of-00003.jsonl"),
+        folder.join("gen-00000-of-00003.JSONL"),
+    )
+    .unwrap();
     let out = dir.path().join("out");
     assert!(mix(&input, &out, &[]).status.success());
     assert_clean_cuts(&out, "");
@@ -374,7 +487,8 @@ fn duplicate_keys_keep_the_last_value() {
     let out = dir.path().join("out");
     assert!(mix(&input, &out, &[]).status.success());
     assert_clean_cuts(&out, "");
-    let messages = r#"[{"role":"user","content":"hello there"},{"role":"assistant","content":"hi"}]"#;
+    let messages =
+        r#"[{"role":"user","content":"hello there"},{"role":"assistant","content":"hi"}]"#;
     let other = r#"[{"role":"user","content":"x"}]"#;
     let input = format!(
         "{{\"messages\":{messages}}}\n{{\"token_length\":1,\"messages\":{other},\"messages\":{messages},\"token_length\":2}}\n"
@@ -390,7 +504,8 @@ fn duplicate_keys_keep_the_last_value() {
     let text = String::from_utf8(run.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[1].matches("token_length").count(), 1, "{}", lines[1]);
-    let count = |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap()["token_length"].clone();
+    let count =
+        |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap()["token_length"].clone();
     assert_eq!(count(lines[1]), count(lines[0]));
 }
 
@@ -399,12 +514,24 @@ fn duplicate_keys_keep_the_last_value() {
 fn fifos_are_skipped_and_threads_capped() {
     let (dir, input) = corpus();
     let fifo = input.join("detailed_summary/gen-00003-of-00003.jsonl");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let out = dir.path().join("out");
     let run = within(60, &mix_args(&input, &out, &["--threads", "100000"]));
     assert!(run.status.success(), "{}", stderr(&run));
-    assert!(stderr(&run).contains("gen-00003-of-00003.jsonl: not a regular file, ignored"), "{}", stderr(&run));
-    assert!(stderr(&run).contains("--threads 100000 capped to"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("gen-00003-of-00003.jsonl: not a regular file, ignored"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        stderr(&run).contains("--threads 100000 capped to"),
+        "{}",
+        stderr(&run)
+    );
     assert_clean_cuts(&out, "");
 }
 
@@ -412,8 +539,16 @@ fn fifos_are_skipped_and_threads_capped() {
 #[test]
 fn nested_token_length_is_not_a_length() {
     let dir = tempdir();
-    chat_source(&dir.path().join("a.jsonl"), 20, ",\"meta\":{\"token_length\":1}");
-    std::fs::write(dir.path().join("r.yaml"), "datasets:\n  - {path: a.jsonl, tokens: 100}\n").unwrap();
+    chat_source(
+        &dir.path().join("a.jsonl"),
+        20,
+        ",\"meta\":{\"token_length\":1}",
+    );
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "datasets:\n  - {path: a.jsonl, tokens: 100}\n",
+    )
+    .unwrap();
     let run = knowmix()
         .arg("recipe")
         .arg(dir.path().join("r.yaml"))
@@ -435,21 +570,44 @@ fn stale_outputs_do_not_survive_a_new_run() {
     let out = dir.path().join("out");
     assert!(mix(&input, &out, &["--on-error", "skip"]).status.success());
     assert!(outputs(&out).contains(&"rejected.jsonl".to_owned()));
-    std::fs::copy(fixture("step_03/key_facts_to_qa").join(bad.file_name().unwrap()), &bad).unwrap();
+    std::fs::copy(
+        fixture("step_03/key_facts_to_qa").join(bad.file_name().unwrap()),
+        &bad,
+    )
+    .unwrap();
     // An old cut that is now infeasible.
     std::fs::write(out.join("training_mix/combined_cut_50x.jsonl"), "{}\n").unwrap();
-    let run = mix(&input, &out, &["--on-error", "skip", "--cut-sizes", "1,3,50"]);
+    let run = mix(
+        &input,
+        &out,
+        &["--on-error", "skip", "--cut-sizes", "1,3,50"],
+    );
     assert!(run.status.success(), "{}", stderr(&run));
-    let want = ["combined_cut_1x.jsonl", "combined_cut_3x.jsonl", "manifest.json"];
+    let want = [
+        "combined_cut_1x.jsonl",
+        "combined_cut_3x.jsonl",
+        "manifest.json",
+    ];
     assert_eq!(outputs(&out), want);
     // recipe resharding to fewer files.
     let dir = tempdir();
     chat_source(&dir.path().join("a.jsonl"), 20, ",\"token_length\":3");
-    std::fs::write(dir.path().join("r.yaml"), "datasets:\n  - {path: a.jsonl, sampling_size: 1.0}\n").unwrap();
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "datasets:\n  - {path: a.jsonl, sampling_size: 1.0}\n",
+    )
+    .unwrap();
     for per_file in ["5", "10"] {
         let run = knowmix()
             .current_dir(dir.path())
-            .args(["recipe", "r.yaml", "-o", "mix.jsonl", "--max-records-per-file", per_file])
+            .args([
+                "recipe",
+                "r.yaml",
+                "-o",
+                "mix.jsonl",
+                "--max-records-per-file",
+                per_file,
+            ])
             .output()
             .unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
@@ -469,18 +627,38 @@ fn absurd_sizes_are_refused_and_leftovers_removed() {
     let dir = tempdir();
     let d = dir.path();
     chat_source(&d.join("a.jsonl"), 20, ",\"token_length\":3");
-    std::fs::write(d.join("r.yaml"), "datasets:\n  - {path: a.jsonl, sampling_size: 1000000000000.0}\n").unwrap();
-    let run = within(60, &[OsStr::new("recipe"), d.join("r.yaml").as_os_str(), OsStr::new("-o"), d.join("m.jsonl").as_os_str()]);
+    std::fs::write(
+        d.join("r.yaml"),
+        "datasets:\n  - {path: a.jsonl, sampling_size: 1000000000000.0}\n",
+    )
+    .unwrap();
+    let run = within(
+        60,
+        &[
+            OsStr::new("recipe"),
+            d.join("r.yaml").as_os_str(),
+            OsStr::new("-o"),
+            d.join("m.jsonl").as_os_str(),
+        ],
+    );
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(stderr(&run).contains("--allow-large"), "{}", stderr(&run));
     assert!(!d.join("m.jsonl").exists());
     // Leftovers of killed runs: partial outputs nobody holds, spill folders.
     let spill = d.join("spill");
     std::fs::create_dir_all(spill.join("knowmix-spill-dead")).unwrap();
-    for name in [".m.jsonl.partial-dead", ".s.jsonl.partial-dead", ".t.jsonl.partial-dead"] {
+    for name in [
+        ".m.jsonl.partial-dead",
+        ".s.jsonl.partial-dead",
+        ".t.jsonl.partial-dead",
+    ] {
         std::fs::write(d.join(name), "x").unwrap();
     }
-    std::fs::write(d.join("r.yaml"), "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n").unwrap();
+    std::fs::write(
+        d.join("r.yaml"),
+        "datasets:\n  - {path: a.jsonl, sampling_size: 2}\n",
+    )
+    .unwrap();
     let llama = llama_dir().display().to_string();
     for args in [
         &["recipe", "r.yaml", "-o", "m.jsonl", "--spill-dir", "spill"][..],

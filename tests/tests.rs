@@ -1,8 +1,8 @@
 //! knowmix's integration tests: one binary, one module per area (ripgrep's layout).
 
 mod errors;
-mod faults;
 mod fast_count;
+mod faults;
 mod goldens;
 mod mix;
 mod recipe;

@@ -52,8 +52,8 @@ pub fn refuse_overwriting_inputs(
         return Ok(());
     };
     for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
-        let same = std::fs::metadata(input)
-            .is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino());
+        let same =
+            std::fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino());
         if same {
             return Err(crate::error::UsageError(format!(
                 "{}: the output is also an input ({}); write to another file",

@@ -95,5 +95,7 @@ fn report(output: &std::path::Path, stats: &synth::Stats, secs: f64) {
         ));
     }
     let [e, d] = stats.mean_summaries();
-    crate::exit::log_line(&format!("  mean distinct summaries per raw document: extractive {e:.3}, detailed {d:.3}"));
+    crate::exit::log_line(&format!(
+        "  mean distinct summaries per raw document: extractive {e:.3}, detailed {d:.3}"
+    ));
 }

@@ -91,8 +91,7 @@ fn visit(dir: &Path, depth: usize, walk: &mut Walk) -> Result<(), WalkError> {
 /// `*`, `?`, `[..]`, `**`), found with [`files_under`] from the pattern's
 /// literal prefix, so links to folders are not followed; sorted.
 pub fn glob_files(pattern: &str) -> Result<(Vec<PathBuf>, Vec<String>), String> {
-    let matcher =
-        glob::Pattern::new(pattern).map_err(|e| format!("{pattern:?}: bad glob: {e}"))?;
+    let matcher = glob::Pattern::new(pattern).map_err(|e| format!("{pattern:?}: bad glob: {e}"))?;
     let wild = |c: &str| c.contains(['*', '?', '[']);
     let parts: Vec<&str> = pattern.split('/').collect();
     let literal = parts.iter().take_while(|c| !wild(c)).count();
@@ -147,8 +146,19 @@ mod tests {
         symlink("a.jsonl", d.join("c.jsonl")).unwrap();
         symlink("gone", d.join("broken")).unwrap();
         let walk = files_under(d, usize::MAX).unwrap();
-        let names: Vec<_> = walk.files.iter().map(|f| f.strip_prefix(d).unwrap()).collect();
-        assert_eq!(names, [Path::new("a.jsonl"), Path::new("c.jsonl"), Path::new("sub/b.jsonl")]);
+        let names: Vec<_> = walk
+            .files
+            .iter()
+            .map(|f| f.strip_prefix(d).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("a.jsonl"),
+                Path::new("c.jsonl"),
+                Path::new("sub/b.jsonl")
+            ]
+        );
         assert_eq!(walk.skipped.len(), 3, "{:?}", walk.skipped);
         let pattern = format!("{}/**/*.jsonl", d.display());
         let (files, _) = glob_files(&pattern).unwrap();

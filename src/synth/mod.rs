@@ -176,7 +176,11 @@ fn claim(output: &std::path::Path) -> Result<(), SynthError> {
         Err(e) => return Err(io(e)),
     }
     std::fs::create_dir_all(output).map_err(io)?;
-    std::fs::write(&marker, "written by knowmix synth; its gen* files may be replaced\n").map_err(io)
+    std::fs::write(
+        &marker,
+        "written by knowmix synth; its gen* files may be replaced\n",
+    )
+    .map_err(io)
 }
 
 /// Generate the corpus described by `cfg`.

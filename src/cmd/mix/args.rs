@@ -174,7 +174,11 @@ impl Plan {
 
     /// The file name of cut `n` under this plan's `--compress`.
     pub fn cut_file(&self, n: u32) -> String {
-        format!("{}{}", crate::format::cut_file_name(n), self.compress.suffix())
+        format!(
+            "{}{}",
+            crate::format::cut_file_name(n),
+            self.compress.suffix()
+        )
     }
 
     /// Sort buffer bytes for one sorter (two sorters may be live at once).

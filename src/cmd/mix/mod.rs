@@ -112,7 +112,11 @@ async fn run_plan(plan: args::Plan) -> anyhow::Result<()> {
         started.elapsed(),
     );
     keep.extend(outcome.cuts.iter().map(|c| c.path.clone()));
-    keep.extend(carried.iter().filter_map(|c| Some(setup.dir.join(c["file"].as_str()?))));
+    keep.extend(
+        carried
+            .iter()
+            .filter_map(|c| Some(setup.dir.join(c["file"].as_str()?))),
+    );
     // A cut file only counts as up to date once this names it.
     manifest
         .finish(&setup.fingerprint, skipped, carried)
@@ -216,9 +220,7 @@ async fn pass_two(
 
 /// `OUTPUT/training_mix`, created and locked, with partial files of killed
 /// runs removed.
-fn output_dir(
-    plan: &args::Plan,
-) -> anyhow::Result<(std::path::PathBuf, crate::lock::FolderLock)> {
+fn output_dir(plan: &args::Plan) -> anyhow::Result<(std::path::PathBuf, crate::lock::FolderLock)> {
     let dir = plan.output.join("training_mix");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create output folder", dir.display()))?;

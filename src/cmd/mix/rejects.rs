@@ -63,7 +63,11 @@ impl Rejects {
     /// aside: a dataset silently emptied would change the mix, and the
     /// cuts would merely be called infeasible.
     pub fn check_dataset(&self, files: &DatasetFiles, rows: u64) -> anyhow::Result<()> {
-        let names: Vec<String> = files.files.iter().map(|f| f.display().to_string()).collect();
+        let names: Vec<String> = files
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
         let rejected: u64 = self
             .counts
             .iter()

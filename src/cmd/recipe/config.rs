@@ -86,9 +86,9 @@ impl<'de> Deserialize<'de> for SamplingSize {
                 Ok(SamplingSize::Count(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SamplingSize, E> {
-                u64::try_from(v)
-                    .map(SamplingSize::Count)
-                    .map_err(|_| E::custom(format!("`sampling_size` must not be negative, found {v}")))
+                u64::try_from(v).map(SamplingSize::Count).map_err(|_| {
+                    E::custom(format!("`sampling_size` must not be negative, found {v}"))
+                })
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SamplingSize, E> {
                 Ok(SamplingSize::Ratio(v))

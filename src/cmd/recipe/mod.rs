@@ -133,11 +133,11 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     };
     let spill_root = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let spill = crate::spill::SpillFolder::create(&spill_root).with_context(|| {
-            format!(
-                "{}: cannot create spill folder; set --spill-dir",
-                spill_root.display()
-            )
-        })?;
+        format!(
+            "{}: cannot create spill folder; set --spill-dir",
+            spill_root.display()
+        )
+    })?;
     let pool = WorkerPool::new(super::threads(args.threads, args.quiet));
     let key_budget = (args.memory_limit / 2 / sources.len() as u64).max(1 << 20) as usize;
     let mut indexed = Vec::new();
