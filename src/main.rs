@@ -13,6 +13,7 @@ fn main() {
     let cli = Cli::try_parse().unwrap_or_else(|err| from_environment(err).exit());
     let result = match cli.command {
         Command::Mix(args) => cmd::mix::run(args),
+        Command::Shard(args) => cmd::shard::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Tokens(args) => cmd::tokens::run(args),

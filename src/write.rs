@@ -27,6 +27,11 @@ const SYNC_EVERY: u64 = 8 << 20;
 /// Prefix of temp files, so stale ones from a killed run can be recognised.
 pub const PARTIAL_MARK: &str = ".partial-";
 
+/// The name prefix of a one-process mix's work folder in
+/// `training_mix/` (removed when the run ends; a killed run's is removed
+/// by the next run, like its partial files).
+pub const WORK_PREFIX: &str = ".work.partial-";
+
 type Sink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// Output errors name the destination.
@@ -253,19 +258,49 @@ fn remove_stale_partials_of(dir: &Path, prefix: &str) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let ours = name
-            .to_str()
-            .is_some_and(|n| n.starts_with(prefix) && n.contains(PARTIAL_MARK));
-        if !ours {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if !(name.starts_with(prefix) && name.contains(PARTIAL_MARK)) {
             continue;
         }
         let Ok(file) = std::fs::File::open(entry.path()) else {
             continue;
         };
-        if fs4::FileExt::try_lock(&file).is_ok() {
+        if fs4::FileExt::try_lock(&file).is_err() {
+            continue;
+        }
+        if name.starts_with(WORK_PREFIX) && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        } else {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// Refuse to write `output` when it is one of `inputs` (the same file, by
+/// device and inode, so `./a.jsonl` and a hard link count), before anything
+/// is read: the run would replace the data it reads. `-` is never a file.
+pub fn refuse_overwriting_inputs(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+) -> Result<(), crate::error::UsageError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
+        let same =
+            std::fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino());
+        if same {
+            return Err(crate::error::UsageError(format!(
+                "{}: the output is also an input ({}); write to another file",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Write `bytes` to `target` atomically (small files: manifests, reports).

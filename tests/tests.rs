@@ -9,6 +9,7 @@ mod recipe;
 mod render;
 mod resolve;
 mod sample;
+mod shard;
 mod stats;
 mod synth;
 mod tokens;

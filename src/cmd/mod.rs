@@ -5,11 +5,14 @@
 //! `-` means stdin, and every command runs on one small tokio runtime.
 
 pub mod mix;
+pub mod progress;
 pub mod recipe;
 pub mod sample;
+pub mod shard;
 pub mod stats;
 pub mod synth;
 pub mod tokens;
+pub mod values;
 
 use std::path::PathBuf;
 
@@ -40,30 +43,7 @@ pub fn load_dotenv(path: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
-/// Refuse to write `output` when it is one of `inputs` (the same file, by
-/// device and inode, so `./a.jsonl` and a hard link count), before anything
-/// is read: the run would replace the data it reads. `-` is never a file.
-pub fn refuse_overwriting_inputs(
-    output: &std::path::Path,
-    inputs: &[PathBuf],
-) -> Result<(), crate::error::UsageError> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(out) = std::fs::metadata(output) else {
-        return Ok(());
-    };
-    for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
-        let same =
-            std::fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino());
-        if same {
-            return Err(crate::error::UsageError(format!(
-                "{}: the output is also an input ({}); write to another file",
-                output.display(),
-                input.display()
-            )));
-        }
-    }
-    Ok(())
-}
+pub use crate::write::refuse_overwriting_inputs;
 
 /// Worker threads for `--threads N` (0: one per core), capped at
 /// [`crate::pipeline::MAX_THREADS_PER_CORE`] per core; a cap is said
@@ -95,14 +75,15 @@ pub fn block_on<F>(work: F) -> anyhow::Result<()>
 where
     F: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let result = runtime.block_on(crate::exit::until_interrupted(work));
     runtime.shutdown_background();
     result
+}
+
+/// The shared tokio runtime ([`crate::pipeline::runtime`]).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    crate::pipeline::runtime().context("cannot start the async runtime")
 }
 
 /// The tokenizer spec: the flag, else `TOKENIZER_MODEL`, else
@@ -118,5 +99,5 @@ pub fn tokenizer_spec(flag: Option<String>) -> String {
             .ok()
             .filter(|s| !s.is_empty())
     })
-    .unwrap_or_else(|| mix::DEFAULT_TOKENIZER.to_owned())
+    .unwrap_or_else(|| crate::mix::DEFAULT_TOKENIZER.to_owned())
 }

@@ -9,8 +9,11 @@
 pub mod fields;
 pub mod lines;
 pub mod open;
+pub mod part;
+pub mod place;
 pub mod scan;
 pub mod step03;
 pub mod walk;
 
 pub use lines::{Line, LineBatch};
+pub use place::RowPlace;

@@ -114,8 +114,8 @@ impl Rejects {
         Ok(())
     }
 
-    /// Log the counts and move `rejected.jsonl` into place when a row was
-    /// set aside (none: no file); returns the files written.
+    /// Log the counts and move `rejected.jsonl` into place; returns the
+    /// files written.
     pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<Vec<std::path::PathBuf>> {
         for (file, n) in self.counts() {
             log(&format!(
@@ -123,8 +123,8 @@ impl Rejects {
             ));
         }
         match self.out {
-            Some(out) if !self.counts.is_empty() => Ok(vec![out.commit().await?]),
-            _ => Ok(Vec::new()),
+            Some(out) => Ok(vec![out.commit().await?]),
+            None => Ok(Vec::new()),
         }
     }
 }

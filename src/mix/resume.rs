@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::args::Plan;
+use super::options::Plan;
 use crate::format::Dataset;
 use crate::read::step03::Discovery;
 
@@ -123,6 +123,27 @@ pub fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
         total += n as u64;
         hasher.update(&buf[..n]);
     }
+}
+
+/// [`remove_stale_outputs`] keeping what `dir/manifest.json` (just
+/// written) names: its cuts, and `rejected.jsonl` when rows were skipped.
+pub fn remove_stale_outputs_by_manifest(dir: &Path) {
+    let Some(manifest) = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return;
+    };
+    let mut keep: Vec<std::path::PathBuf> = manifest["cuts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some(dir.join(c["file"].as_str()?)))
+        .collect();
+    if manifest["skipped"].as_array().is_some_and(|s| !s.is_empty()) {
+        keep.push(dir.join("rejected.jsonl"));
+    }
+    remove_stale_outputs(dir, &keep);
 }
 
 /// Remove what earlier runs left in `dir` that this run's set does not
