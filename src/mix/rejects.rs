@@ -5,7 +5,6 @@
 
 use serde_json::{json, Value};
 
-use crate::read::step03::DatasetFiles;
 use crate::records::{OnError, Rejected};
 use crate::write::OutputFile;
 
@@ -59,12 +58,16 @@ impl Rejects {
         Ok(())
     }
 
-    /// Fail when every one of the `rows` rows of dataset `files` was set
+    /// Fail when every one of the `rows` rows of `dataset`'s `files` was set
     /// aside: a dataset silently emptied would change the mix, and the
     /// cuts would merely be called infeasible.
-    pub fn check_dataset(&self, files: &DatasetFiles, rows: u64) -> anyhow::Result<()> {
+    pub fn check_dataset(
+        &self,
+        dataset: crate::format::Dataset,
+        files: &[std::path::PathBuf],
+        rows: u64,
+    ) -> anyhow::Result<()> {
         let names: Vec<String> = files
-            .files
             .iter()
             .map(|f| f.display().to_string())
             .collect();
@@ -77,7 +80,7 @@ impl Rejects {
         if rows > 0 && rejected >= rows {
             anyhow::bail!(
                 "{}: every row ({rows}) was rejected under --on-error skip (first: {})",
-                files.dataset.folder(),
+                dataset.folder(),
                 self.first.as_deref().unwrap_or("?")
             );
         }
