@@ -13,7 +13,7 @@ use simd_json::ValueType;
 
 use crate::error::{Location, RecordError};
 use crate::format::Turn;
-use crate::read::fields::ParsedLine;
+use crate::read::fields::{member, ParsedLine};
 
 /// The conversation in list field `field` of a parsed record. `thinking`
 /// that is absent or `null` becomes `None` (dropped before templating, as
@@ -30,12 +30,13 @@ pub fn conversation<'a>(
         expected,
         found,
     };
-    let Some(list) = root.get(field) else {
-        return Err(crate::read::fields::missing_columns(
-            at(),
-            &[field],
-            line.keys(),
-        ));
+    let Some(list) = member(root, field) else {
+        return Err(RecordError::MissingColumns {
+            at: at(),
+            missing: vec![field.to_owned()],
+            found: line.keys(),
+            hint: "; name the list of messages with --field".to_owned(),
+        });
     };
     let Some(items) = list.as_array() else {
         return Err(wrong(
@@ -47,7 +48,7 @@ pub fn conversation<'a>(
     let mut turns = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let string = |key: &str| -> Result<Option<&'a str>, RecordError> {
-            match item.get(key) {
+            match member(item, key) {
                 None => Ok(None),
                 Some(v) if v.value_type() == ValueType::Null => Ok(None),
                 Some(v) => v
@@ -82,17 +83,17 @@ pub fn metadata_dataset(line: &ParsedLine<'_>) -> Option<String> {
     struct Meta {
         dataset: Option<serde_json::Value>,
     }
-    let metadata = line.value().get("metadata")?;
+    let metadata = member(line.value(), "metadata")?;
     if let Some(text) = metadata.as_str() {
         let meta: Meta = serde_json::from_str(text).ok()?;
         return meta.dataset?.as_str().map(str::to_owned);
     }
-    metadata.get("dataset")?.as_str().map(str::to_owned)
+    member(metadata, "dataset")?.as_str().map(str::to_owned)
 }
 
 /// A top-level field of a parsed record, when it is a non-negative integer.
 pub fn top_level_u64(line: &ParsedLine<'_>, key: &str) -> Option<u64> {
-    line.value().get(key)?.as_u64()
+    member(line.value(), key)?.as_u64()
 }
 
 fn type_name(v: &Value<'_, '_>) -> &'static str {
@@ -107,15 +108,26 @@ fn type_name(v: &Value<'_, '_>) -> &'static str {
 }
 
 /// Append `line` to `out` with its top-level `token_length` set to `n`: the
-/// old value's bytes are replaced in place when the key exists, else
+/// old value's bytes are replaced in place when the key exists (an earlier
+/// duplicate of it is dropped, so the key is written once), else
 /// `,"token_length":N` goes before the closing `}`. `line` must be a JSON
 /// object (validated by the caller); nothing else changes.
 pub fn push_with_token_length(out: &mut Vec<u8>, line: &[u8], n: u64) {
     let digits = n.to_string();
-    if let Some(span) = top_level_value_span(line, b"token_length") {
-        out.extend_from_slice(&line[..span.start]);
+    let members = top_level_members(line).unwrap_or_default();
+    let hits: Vec<&Member> = members
+        .iter()
+        .filter(|m| &line[m.key.start + 1..m.key.end - 1] == b"token_length")
+        .collect();
+    if let Some((last, earlier)) = hits.split_last() {
+        let mut pos = 0;
+        for m in earlier {
+            out.extend_from_slice(&line[pos..m.key.start]);
+            pos = m.next;
+        }
+        out.extend_from_slice(&line[pos..last.value.start]);
         out.extend_from_slice(digits.as_bytes());
-        out.extend_from_slice(&line[span.end..]);
+        out.extend_from_slice(&line[last.value.end..]);
         return;
     }
     let close = line
@@ -135,12 +147,35 @@ pub fn push_with_token_length(out: &mut Vec<u8>, line: &[u8], n: u64) {
 }
 
 /// The byte range of the value of top-level key `key` (written without
-/// escapes) in the JSON object `line`, whitespace excluded.
+/// escapes; its last occurrence) in the JSON object `line`, whitespace
+/// excluded.
 pub fn top_level_value_span(line: &[u8], key: &[u8]) -> Option<Range<usize>> {
+    let members = top_level_members(line)?;
+    let found = members
+        .into_iter()
+        .filter(|m| &line[m.key.start + 1..m.key.end - 1] == key)
+        .last();
+    found.map(|m| m.value)
+}
+
+/// One top-level member of a JSON object line.
+struct Member {
+    /// Its key, quotes included.
+    key: Range<usize>,
+    /// Its value, whitespace excluded.
+    value: Range<usize>,
+    /// Where the next member's key starts (after the comma), or the
+    /// closing brace.
+    next: usize,
+}
+
+/// The top-level members of the JSON object `line`, in order.
+fn top_level_members(line: &[u8]) -> Option<Vec<Member>> {
     let mut scan = Scanner {
         bytes: line,
         pos: 0,
     };
+    let mut members = Vec::new();
     scan.skip_ws();
     if scan.next()? != b'{' {
         return None;
@@ -148,9 +183,9 @@ pub fn top_level_value_span(line: &[u8], key: &[u8]) -> Option<Range<usize>> {
     loop {
         scan.skip_ws();
         if scan.peek()? != b'"' {
-            return None; // `}`: no more keys
+            return Some(members); // `}`: no more keys
         }
-        let name = scan.string()?;
+        let key = scan.string()?;
         scan.skip_ws();
         if scan.next()? != b':' {
             return None;
@@ -158,12 +193,16 @@ pub fn top_level_value_span(line: &[u8], key: &[u8]) -> Option<Range<usize>> {
         scan.skip_ws();
         let start = scan.pos;
         scan.value()?;
-        if &line[name.start + 1..name.end - 1] == key {
-            return Some(start..scan.pos);
-        }
+        let value = start..scan.pos;
         scan.skip_ws();
-        if scan.next()? != b',' {
-            return None;
+        let more = scan.next()? == b',';
+        if more {
+            scan.skip_ws();
+        }
+        let next = if more { scan.pos } else { scan.pos - 1 };
+        members.push(Member { key, value, next });
+        if !more {
+            return Some(members);
         }
     }
 }
@@ -262,6 +301,10 @@ mod tests {
         assert_eq!(
             set(r#"{"s":"x\"}token_length\\","token_length":"5"}"#, 2),
             r#"{"s":"x\"}token_length\\","token_length":2}"#
+        );
+        assert_eq!(
+            set(r#"{"token_length":1, "a":2,"token_length":3}"#, 9),
+            r#"{"a":2,"token_length":9}"#
         );
         assert_eq!(
             set(r#"{"l":[1,[2,{"token_length":3}]],"n":-1.5e3}"#, 4),

@@ -11,7 +11,7 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             }
             // One line, whatever the causes say: logs and scripts grep it.
             let message = one_line(&err);
-            eprintln!("knowmix: error: {message}");
+            log_line(&format!("knowmix: error: {message}"));
             if err.downcast_ref::<crate::error::UsageError>().is_some() {
                 2
             } else if err.downcast_ref::<Interrupted>().is_some() {
@@ -21,6 +21,17 @@ pub fn report(result: anyhow::Result<()>) -> i32 {
             }
         }
     }
+}
+
+/// Write `line` and a newline on stderr, ignoring failure: a log that
+/// cannot be written (a closed pipe, `2>/dev/full`) must never abort the
+/// work, so logs are best effort and the exit code reflects the job.
+pub fn log_line(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(line.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
 }
 
 /// The error and its causes on one line, skipping a cause whose words an

@@ -25,6 +25,7 @@ pub mod columns;
 pub mod error;
 pub mod exit;
 pub mod format;
+pub mod lock;
 pub mod mix;
 pub mod observe;
 pub mod pipeline;

@@ -29,13 +29,10 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// The worker count for `--threads N`: 0 means one per core.
+/// The worker count for `--threads N`: 0 means one per core; capped at
+/// [`MAX_THREADS_PER_CORE`] per core ([`thread_count`]).
 pub fn resolve_threads(threads: usize) -> usize {
-    if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    }
+    thread_count(threads).0
 }
 
 /// A fixed-size pool for CPU work (parse, render, count).
@@ -45,10 +42,25 @@ pub struct WorkerPool {
     threads: usize,
 }
 
+/// Most worker threads per core: more only cost memory and start-up time
+/// (`--threads 100000` used to spawn threads for minutes).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The worker count for a requested `threads` (0: one per core), capped at
+/// [`MAX_THREADS_PER_CORE`] per core; and whether the cap applied.
+pub fn thread_count(threads: usize) -> (usize, bool) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match threads {
+        0 => (cores, false),
+        n if n > cores * MAX_THREADS_PER_CORE => (cores * MAX_THREADS_PER_CORE, true),
+        n => (n, false),
+    }
+}
+
 impl WorkerPool {
     /// A pool of `threads` workers (0 means one per core).
     pub fn new(threads: usize) -> Self {
-        let threads = resolve_threads(threads);
+        let (threads, _) = thread_count(threads);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("knowmix-worker-{i}"))

@@ -148,6 +148,9 @@ impl OnError {
         match (result, self) {
             (Ok(r), _) => Ok(Some(r)),
             (Err(e), OnError::Fail) => Err(e),
+            // A template or tokenizer failure is not a bad input row: every
+            // row would be set aside and the cuts left empty.
+            (Err(e @ RecordError::Template { .. }), OnError::Skip) => Err(e),
             (Err(e), OnError::Skip) => {
                 rejected.push(Rejected {
                     at: e.location().clone(),

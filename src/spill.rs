@@ -11,6 +11,51 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// Prefix of spill folders, so a killed run's can be recognised.
+const SPILL_PREFIX: &str = "knowmix-spill-";
+
+/// A run's spill folder under a root (`knowmix-spill-XXXX`), locked while
+/// it lives and removed when dropped. SIGKILL leaves it behind, unlocked;
+/// the next [`SpillFolder::create`] under the same root removes it.
+pub struct SpillFolder {
+    _lock: crate::lock::FolderLock,
+    dir: tempfile::TempDir,
+}
+
+impl SpillFolder {
+    /// Remove stale spill folders under `root`, then create and lock ours.
+    pub fn create(root: &Path) -> std::io::Result<Self> {
+        remove_stale_spill_folders(root);
+        let dir = tempfile::Builder::new()
+            .prefix(SPILL_PREFIX)
+            .tempdir_in(root)?;
+        let lock = crate::lock::FolderLock::acquire(dir.path()).map_err(std::io::Error::other)?;
+        Ok(SpillFolder { _lock: lock, dir })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Remove the spill folders under `root` that no live run holds.
+fn remove_stale_spill_folders(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(SPILL_PREFIX));
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if ours && is_dir && crate::lock::FolderLock::acquire(&entry.path()).is_ok() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A plain-old-data record that can be written to and read from a run.
 pub trait FixedRecord: Copy + Ord + Send + Sync {
     /// Encoded size in bytes.

@@ -124,12 +124,16 @@ impl OutputFile {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("output");
+        remove_stale_partials_of(dir, &format!(".{name}{PARTIAL_MARK}"));
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}{PARTIAL_MARK}"))
             .permissions(output_permissions())
             .tempfile_in(dir)
             .map_err(|e| WriteError::new(target, e))?;
         let (file, path) = temp.into_parts();
+        // Held while this process writes it: a partial nobody holds is a
+        // killed run's, which [`remove_stale_partials`] may remove.
+        let _ = fs4::FileExt::try_lock(&file);
         let syncing = file.try_clone().ok().map(|f| BackgroundSync {
             file: std::sync::Arc::new(f),
             started_at: 0,
@@ -240,8 +244,15 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for FlushOnShutdown<W> {
     }
 }
 
-/// Remove temp files left in `dir` by a killed run (best effort).
+/// Remove temp files left in `dir` by killed runs (best effort).
 pub fn remove_stale_partials(dir: &Path) {
+    remove_stale_partials_of(dir, ".");
+}
+
+/// Remove the temp files in `dir` whose name starts with `prefix` and
+/// holds [`PARTIAL_MARK`], unless a live process holds their lock (every
+/// [`OutputFile`] locks its temp file while writing it).
+fn remove_stale_partials_of(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -250,12 +261,46 @@ pub fn remove_stale_partials(dir: &Path) {
         let Some(name) = name.to_str() else {
             continue;
         };
+        if !(name.starts_with(prefix) && name.contains(PARTIAL_MARK)) {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        if fs4::FileExt::try_lock(&file).is_err() {
+            continue;
+        }
         if name.starts_with(WORK_PREFIX) && entry.path().is_dir() {
             let _ = std::fs::remove_dir_all(entry.path());
-        } else if name.starts_with('.') && name.contains(PARTIAL_MARK) {
+        } else {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// Refuse to write `output` when it is one of `inputs` (the same file, by
+/// device and inode, so `./a.jsonl` and a hard link count), before anything
+/// is read: the run would replace the data it reads. `-` is never a file.
+pub fn refuse_overwriting_inputs(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+) -> Result<(), crate::error::UsageError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    for input in inputs.iter().filter(|p| p.as_os_str() != "-") {
+        let same =
+            std::fs::metadata(input).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino());
+        if same {
+            return Err(crate::error::UsageError(format!(
+                "{}: the output is also an input ({}); write to another file",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Write `bytes` to `target` atomically (small files: manifests, reports).
@@ -302,6 +347,30 @@ mod tests {
             };
             assert_eq!(plain, b"{\"x\":1}\n", "{name}");
         }
+    }
+
+    #[tokio::test]
+    async fn stale_partials_go_but_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("c.jsonl");
+        std::fs::write(dir.path().join(".c.jsonl.partial-dead"), "x").unwrap();
+        std::fs::write(dir.path().join(".other.jsonl.partial-dead"), "x").unwrap();
+        let live = OutputFile::create(&target, None).unwrap();
+        let names = |d: &Path| {
+            let mut n: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        let left = names(dir.path());
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.contains(&".other.jsonl.partial-dead".to_owned()));
+        remove_stale_partials(dir.path());
+        assert_eq!(names(dir.path()).len(), 1, "the live partial stays");
+        live.commit().await.unwrap();
+        assert_eq!(names(dir.path()), ["c.jsonl"]);
     }
 
     #[tokio::test]

@@ -7,32 +7,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::util::{fixture, knowmix, llama_dir, read_jsonl, tempdir};
+use crate::util::{corpus, fixture, knowmix, llama_dir, read_jsonl, tempdir};
 
 const PLAIN: &str = "gen-00000-of-00003.jsonl";
 
-/// A copy of the fixture corpus in a temp dir: (dir, its step_03 folder).
-fn corpus() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempdir();
-    let input = dir.path().join("step_03");
-    for dataset in [
-        "extractive_summary",
-        "detailed_summary",
-        "key_facts_to_qa",
-        "document_based_qa",
-    ] {
-        let from = fixture("step_03").join(dataset);
-        std::fs::create_dir_all(input.join(dataset)).unwrap();
-        for entry in std::fs::read_dir(&from).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, input.join(dataset).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    (dir, input)
-}
-
 /// Rewrite the plain file of `dataset`, line by line (`lines[i]` is line i+1).
-fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathBuf {
+pub(crate) fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathBuf {
     let path = input.join(dataset).join(PLAIN);
     let bytes = std::fs::read(&path).unwrap();
     let mut lines: Vec<Vec<u8>> = bytes
@@ -48,7 +28,7 @@ fn edit(input: &Path, dataset: &str, f: impl FnOnce(&mut Vec<Vec<u8>>)) -> PathB
     path
 }
 
-fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
     let cuts: &[&str] = if extra.contains(&"--cut-sizes") {
         &[]
     } else {
@@ -70,7 +50,7 @@ fn mix(input: &Path, out: &Path, extra: &[&str]) -> Output {
 }
 
 /// The files under `out/training_mix` (names).
-fn outputs(out: &Path) -> Vec<String> {
+pub(crate) fn outputs(out: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(out.join("training_mix")) else {
         return Vec::new();
     };
@@ -83,7 +63,7 @@ fn outputs(out: &Path) -> Vec<String> {
 
 /// Exit `code`, exactly one stderr line holding every `needles`, no output.
 #[track_caller]
-fn assert_fails(output: &Output, code: i32, out: &Path, needles: &[&str]) -> String {
+pub(crate) fn assert_fails(output: &Output, code: i32, out: &Path, needles: &[&str]) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
@@ -100,27 +80,112 @@ fn assert_fails(output: &Output, code: i32, out: &Path, needles: &[&str]) -> Str
 }
 
 /// Set `key` of line `line_no` (1-based) to the raw JSON `value`.
-fn set_field(lines: &mut [Vec<u8>], line_no: usize, key: &str, value: &str) {
+pub(crate) fn set_field(lines: &mut [Vec<u8>], line_no: usize, key: &str, value: &str) {
     let mut row: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&lines[line_no - 1]).unwrap();
     row.insert(key.into(), serde_json::from_str(value).unwrap());
     lines[line_no - 1] = serde_json::to_vec(&row).unwrap();
 }
 
+/// One bad-input class of a `mix` row: which dataset's plain file, how its
+/// lines are spoiled, which line then fails, and the words that must follow
+/// `file:line: ` in the one-line error.
+struct BadRow {
+    class: &'static str,
+    dataset: &'static str,
+    spoil: fn(&mut Vec<Vec<u8>>),
+    line: usize,
+    message: &'static [&'static str],
+}
+
+/// Every bad-row class `mix` reports (exit 1, nothing written).
+const BAD_ROWS: &[BadRow] = &[
+    BadRow {
+        class: "malformed JSON",
+        dataset: "key_facts_to_qa",
+        spoil: |l| {
+            let half = l[4].len() / 2;
+            l[4].truncate(half);
+        },
+        line: 5,
+        message: &["malformed JSON"],
+    },
+    BadRow {
+        class: "a number where a string belongs",
+        dataset: "detailed_summary",
+        spoil: |l| set_field(l, 7, "question", "5"),
+        line: 7,
+        message: &["field `question` must be a string, found a number"],
+    },
+    BadRow {
+        class: "a list where a string belongs",
+        dataset: "key_facts_to_qa",
+        spoil: |l| set_field(l, 3, "document_outline", "[\"a\"]"),
+        line: 3,
+        message: &["field `document_outline` must be a string, found a list"],
+    },
+    BadRow {
+        class: "a missing column (found in pass 1, before any output)",
+        dataset: "extractive_summary",
+        spoil: |l| {
+            let mut row: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&l[9]).unwrap();
+            row.remove("response");
+            l[9] = serde_json::to_vec(&row).unwrap();
+        },
+        line: 10,
+        message: &["missing column(s) [\"response\"]"],
+    },
+    BadRow {
+        class: "invalid UTF-8",
+        dataset: "document_based_qa",
+        spoil: |l| {
+            let at = l[1].iter().position(|&b| b == b':').unwrap() + 3;
+            l[1][at] = 0xff;
+        },
+        line: 2,
+        message: &["invalid UTF-8"],
+    },
+    BadRow {
+        class: "a UTF-8 byte-order mark",
+        dataset: "key_facts_to_qa",
+        spoil: |l| {
+            l[0].splice(0..0, [0xEF, 0xBB, 0xBF]);
+        },
+        line: 1,
+        message: &["malformed JSON", "byte-order mark (BOM)"],
+    },
+    BadRow {
+        class: "NaN",
+        dataset: "detailed_summary",
+        spoil: |l| {
+            l[1].splice(1..1, b"\"score\":NaN,".iter().copied());
+        },
+        line: 2,
+        message: &["NaN and Infinity are not JSON"],
+    },
+    BadRow {
+        class: "not an object",
+        dataset: "document_based_qa",
+        spoil: |l| l[3] = b"[1,2]".to_vec(),
+        line: 4,
+        message: &["each line must be a JSON object"],
+    },
+];
+
 #[test]
-fn malformed_json_names_file_and_line() {
-    let (dir, input) = corpus();
-    let path = edit(&input, "key_facts_to_qa", |l| {
-        let half = l[4].len() / 2;
-        l[4].truncate(half);
-    });
-    let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(
-        &out,
-        1,
-        &dir.path().join("out"),
-        &[&format!("{}:5: malformed JSON", path.display())],
-    );
+fn bad_rows_name_file_line_and_class() {
+    for row in BAD_ROWS {
+        let (dir, input) = corpus();
+        let path = edit(&input, row.dataset, row.spoil);
+        let out = dir.path().join("out");
+        let run = mix(&input, &out, &[]);
+        let place = format!("{}:{}: ", path.display(), row.line);
+        let mut needles = vec![place.as_str()];
+        needles.extend(row.message);
+        eprintln!("bad row class: {}", row.class);
+        assert_fails(&run, 1, &out, &needles);
+    }
 }
 
 #[test]
@@ -142,75 +207,134 @@ fn truncated_last_line_says_so() {
     );
 }
 
-#[test]
-fn wrong_type_names_the_field() {
-    let (dir, input) = corpus();
-    let path = edit(&input, "detailed_summary", |l| {
-        set_field(l, 7, "question", "5")
-    });
-    let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(
-        &out,
-        1,
-        &dir.path().join("out"),
-        &[&format!(
-            "{}:7: field `question` must be a string, found a number",
-            path.display()
-        )],
-    );
-    // mix reads no `messages` column; a list where a string belongs:
-    let (dir, input) = corpus();
-    let path = edit(&input, "key_facts_to_qa", |l| {
-        set_field(l, 3, "document_outline", "[\"a\"]")
-    });
-    let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(
-        &out,
-        1,
-        &dir.path().join("out"),
-        &[&format!(
-            "{}:3: field `document_outline` must be a string, found a list",
-            path.display()
-        )],
-    );
+/// A bad input to a command other than `mix`: files to write in a fresh
+/// folder (name, bytes), the arguments (run there), the exit code and the
+/// words of the message.
+struct BadInput {
+    class: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    env: &'static [(&'static str, &'static str)],
+    args: &'static [&'static str],
+    code: i32,
+    message: &'static [&'static str],
 }
 
-#[test]
-fn missing_column_names_it() {
-    let (dir, input) = corpus();
-    let path = edit(&input, "extractive_summary", |l| {
-        let mut row: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&l[9]).unwrap();
-        row.remove("response");
-        l[9] = serde_json::to_vec(&row).unwrap();
-    });
-    let out = mix(&input, &dir.path().join("out"), &[]);
-    // Pass 1 checks every column, so the error comes before any output.
-    assert_fails(
-        &out,
-        1,
-        &dir.path().join("out"),
-        &[&format!(
-            "{}:10: missing column(s) [\"response\"]",
-            path.display()
-        )],
-    );
-}
+const CHAT: &str = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"token_length\":3}\n";
+
+/// Every bad-input class of `tokens`, `stats`, `recipe` and the settings.
+const BAD_INPUTS: &[BadInput] = &[
+    BadInput {
+        class: "tokens: malformed JSON in words, not simd-json internals",
+        files: &[("a.jsonl", "{\"messages\": [}\n")],
+        env: &[],
+        args: &["tokens", "a.jsonl", "--tokenizer", "@llama"],
+        code: 1,
+        message: &["a.jsonl:1: malformed JSON: expected a value at byte 14"],
+    },
+    BadInput {
+        class: "stats: NaN named",
+        files: &[("a.jsonl", "{\"token_length\": NaN}\n")],
+        env: &[],
+        args: &["stats", "a.jsonl"],
+        code: 1,
+        message: &["a.jsonl:1: malformed JSON: NaN and Infinity are not JSON"],
+    },
+    BadInput {
+        class: "tokens: no messages list hints --field, a flag it has",
+        files: &[("a.jsonl", "{\"conversation\": []}\n")],
+        env: &[],
+        args: &["tokens", "a.jsonl", "--tokenizer", "@llama"],
+        code: 1,
+        message: &["missing column(s) [\"messages\"]", "--field"],
+    },
+    BadInput {
+        class: "recipe: a sampling_size that is not a number",
+        files: &[
+            ("a.jsonl", CHAT),
+            (
+                "r.yaml",
+                "datasets:\n  - {path: a.jsonl, sampling_size: lots}\n",
+            ),
+        ],
+        env: &[],
+        args: &["recipe", "r.yaml", "-o", "m.jsonl"],
+        code: 1,
+        message: &[
+            "r.yaml:2:",
+            "`sampling_size` as a record count (e.g. 1000) or a ratio",
+        ],
+    },
+    BadInput {
+        class: "recipe: a folder as a source path",
+        files: &[
+            ("d/a.jsonl", CHAT),
+            ("r.yaml", "datasets:\n  - {path: d, sampling_size: 1}\n"),
+        ],
+        env: &[],
+        args: &["recipe", "r.yaml", "-o", "m.jsonl"],
+        code: 1,
+        message: &["d: a folder, not a file; name its files with a glob such as d/*.jsonl"],
+    },
+    BadInput {
+        class: "an environment variable's bad value names the variable",
+        files: &[],
+        env: &[("SEED", "x")],
+        args: &["mix", "--input", "nowhere"],
+        code: 2,
+        message: &["invalid value 'x'", "environment variable SEED"],
+    },
+];
 
 #[test]
-fn invalid_utf8_names_file_and_line() {
-    let (dir, input) = corpus();
-    let path = edit(&input, "document_based_qa", |l| {
-        let at = l[1].iter().position(|&b| b == b':').unwrap() + 3;
-        l[1][at] = 0xff;
-    });
-    let out = mix(&input, &dir.path().join("out"), &[]);
-    assert_fails(
-        &out,
-        1,
-        &dir.path().join("out"),
-        &[&format!("{}:2: invalid UTF-8", path.display())],
-    );
+fn bad_inputs_of_other_commands_say_what_is_wrong() {
+    for case in BAD_INPUTS {
+        let dir = tempdir();
+        for (name, text) in case.files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let llama = llama_dir();
+        let args: Vec<&std::ffi::OsStr> = case
+            .args
+            .iter()
+            .map(|a| {
+                if *a == "@llama" {
+                    llama.as_os_str()
+                } else {
+                    a.as_ref()
+                }
+            })
+            .collect();
+        let run = knowmix()
+            .current_dir(dir.path())
+            .args(args)
+            .envs(case.env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(
+            run.status.code(),
+            Some(case.code),
+            "{}: {stderr}",
+            case.class
+        );
+        for needle in case.message {
+            assert!(
+                stderr.contains(needle),
+                "{}: {needle:?} not in {stderr}",
+                case.class
+            );
+        }
+        for internal in [
+            "InternalError",
+            "TapeError",
+            "untagged enum",
+            "ExpectedObjectContent",
+        ] {
+            assert!(!stderr.contains(internal), "{}: {stderr}", case.class);
+        }
+    }
 }
 
 #[test]
@@ -234,10 +358,10 @@ fn truncated_compressed_streams_say_so() {
 
 #[test]
 fn empty_files_and_folders() {
-    // An empty dataset folder: warned and skipped, like a missing one.
+    // A missing dataset folder: warned and skipped (an empty one is an
+    // error: tests/faults.rs).
     let (dir, input) = corpus();
     std::fs::remove_dir_all(input.join("key_facts_to_qa")).unwrap();
-    std::fs::create_dir(input.join("key_facts_to_qa")).unwrap();
     // An empty .jsonl: warned, read as no rows.
     std::fs::write(
         input
@@ -259,7 +383,7 @@ fn empty_files_and_folders() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("key_facts_to_qa: no .jsonl files, dataset skipped"),
+        stderr.contains("key_facts_to_qa: folder missing, dataset skipped"),
         "{stderr}"
     );
     assert!(
@@ -593,7 +717,8 @@ fn killed_runs_then_rerun_give_the_same_bytes() {
     );
 }
 
-/// A disk-full run on a 2 MiB tmpfs (skipped where mount is not allowed):
+/// A disk-full run on a 2 MiB tmpfs (where mount is not allowed the test
+/// fails unless KNOWMIX_TEST_NO_MOUNT=1 says to skip it):
 /// a clear error, and no cut of the set appears when one does not fit.
 #[test]
 fn disk_full_is_clear_and_commits_nothing() {
@@ -605,7 +730,11 @@ fn disk_full_is_clear_and_commits_nothing() {
         .arg(&mnt)
         .status();
     if !mounted.is_ok_and(|s| s.success()) {
-        eprintln!("cannot mount a tmpfs here; disk-full test skipped");
+        // A skip must be a choice, not a silent pass.
+        assert!(
+            std::env::var_os("KNOWMIX_TEST_NO_MOUNT").is_some(),
+            "cannot mount a tmpfs here (needs root); set KNOWMIX_TEST_NO_MOUNT=1 to skip this test knowingly"
+        );
         return;
     }
     let out = mnt.join("out");

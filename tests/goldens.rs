@@ -6,7 +6,6 @@ use crate::util::{first_diff, fixture, gpt_oss, llama, Loaded};
 use knowmix::render::Message;
 use knowmix::tokenize::TokenCount;
 use serde::Deserialize;
-use std::time::Instant;
 
 #[derive(Deserialize)]
 struct Conversation {
@@ -137,36 +136,4 @@ fn render_is_thread_safe() {
             });
         }
     });
-}
-
-/// Prints the mean render time per record (`--nocapture` to see it).
-#[test]
-fn render_time_per_record() {
-    let convs: Vec<Conversation> = conversations()
-        .into_iter()
-        .filter(|c| c.messages.iter().all(|m| m.content.len() < 10_000))
-        .collect();
-    for (name, tok) in [("llama-3.1-instruct", llama()), ("gpt-oss", gpt_oss())] {
-        let rounds = 20;
-        let start = Instant::now();
-        let mut bytes = 0;
-        for _ in 0..rounds {
-            for c in &convs {
-                bytes += tok.template.render(&c.messages).unwrap().len();
-            }
-        }
-        let per = start.elapsed() / (rounds * convs.len()) as u32;
-        eprintln!(
-            "render {name}: {per:?} per record ({} records x {rounds}, {bytes} bytes)",
-            convs.len()
-        );
-        let texts: Vec<String> = convs
-            .iter()
-            .map(|c| tok.template.render(&c.messages).unwrap())
-            .collect();
-        let start = Instant::now();
-        let tokens: usize = texts.iter().map(|t| tok.counter.count(t)).sum();
-        let per = start.elapsed() / texts.len() as u32;
-        eprintln!("count  {name}: {per:?} per record (HfCounter, {tokens} tokens)");
-    }
 }

@@ -2,6 +2,7 @@
 
 mod errors;
 mod fast_count;
+mod faults;
 mod goldens;
 mod mix;
 mod recipe;

@@ -206,3 +206,23 @@ pub fn into_head(args: &str) -> (std::process::ExitStatus, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A copy of the fixture corpus in a temp dir: (dir, its step_03 folder).
+pub fn corpus() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let input = dir.path().join("step_03");
+    for dataset in [
+        "extractive_summary",
+        "detailed_summary",
+        "key_facts_to_qa",
+        "document_based_qa",
+    ] {
+        let from = fixture("step_03").join(dataset);
+        std::fs::create_dir_all(input.join(dataset)).unwrap();
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, input.join(dataset).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    (dir, input)
+}

@@ -99,7 +99,7 @@ impl MixArgs {
 /// Run the mix and print the tables.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut options = args.mix.options(args.input, args.output)?;
-    options.threads = args.threads;
+    options.threads = crate::cmd::threads(args.threads, args.quiet);
     options.spill_dir = args.spill_dir;
     options.force = args.force;
     let observer = Arc::new(Stderr { quiet: args.quiet });

@@ -18,6 +18,47 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+/// Load `path` (a `.env` file) into the environment without overriding it.
+/// A missing file is fine; a line that does not parse is a usage error
+/// naming `path:LINE`, since silently dropping it would drop every later
+/// setting too.
+pub fn load_dotenv(path: &std::path::Path) -> anyhow::Result<()> {
+    match dotenvy::from_path(path) {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(dotenvy::Error::LineParse(line, _)) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let first = line.lines().next().unwrap_or("").trim();
+            let number = text
+                .lines()
+                .position(|l| l.trim() == first)
+                .map_or(String::new(), |i| format!(":{}", i + 1));
+            Err(crate::error::UsageError(format!(
+                "{}{number}: cannot parse {first:?}; expected NAME=value",
+                path.display()
+            ))
+            .into())
+        }
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+    }
+}
+
+pub use crate::write::refuse_overwriting_inputs;
+
+/// Worker threads for `--threads N` (0: one per core), capped at
+/// [`crate::pipeline::MAX_THREADS_PER_CORE`] per core; a cap is said
+/// unless `quiet`.
+pub fn threads(requested: usize, quiet: bool) -> usize {
+    let (threads, capped) = crate::pipeline::thread_count(requested);
+    if capped && !quiet {
+        crate::exit::log_line(&format!(
+            "warning: --threads {requested} capped to {threads} ({} per core)",
+            crate::pipeline::MAX_THREADS_PER_CORE
+        ));
+    }
+    threads
+}
+
 /// The inputs as given, or stdin (`-`) when none is.
 pub fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
     if files.is_empty() {

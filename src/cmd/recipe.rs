@@ -46,6 +46,9 @@ pub struct Args {
     /// No table on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Go on when the output would exceed the free space or 1 TiB.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 impl Args {
@@ -62,6 +65,7 @@ impl Args {
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir,
             threads: self.threads,
+            allow_large: self.allow_large,
         }
     }
 }

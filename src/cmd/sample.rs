@@ -81,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn sample(args: Args) -> anyhow::Result<()> {
     let inputs = super::inputs_or_stdin(&args.files);
+    super::refuse_overwriting_inputs(&args.output, &inputs)?;
     let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut output = OutputFile::create(&args.output, None)?;
     let from_files = inputs.iter().all(|p| p != Path::new("-"));

@@ -139,7 +139,7 @@ fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Re
 }
 
 async fn record_stats(args: Args, counter: Option<Arc<RecordCounter>>) -> anyhow::Result<()> {
-    let pool = WorkerPool::new(args.threads);
+    let pool = WorkerPool::new(super::threads(args.threads, false));
     let (batches, reader) = spawn_reader(super::inputs_or_stdin(&args.paths), pool.threads() * 2);
     let mut per_batch = pool.map_ordered(batches, move |batch| {
         batch_stats(&batch, counter.as_deref())
@@ -182,7 +182,7 @@ fn percentiles(sorted: &[u32]) -> Value {
 
 async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
     let found = step03::discover(&dir)?;
-    let pool = WorkerPool::new(args.threads);
+    let pool = WorkerPool::new(super::threads(args.threads, false));
     let spill = tempfile::Builder::new()
         .prefix("knowmix-stats-")
         .tempdir()

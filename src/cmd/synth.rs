@@ -13,9 +13,11 @@ use crate::synth::{self, Compression, Config, Dataset};
 /// Arguments of `knowmix synth`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The step-03 folder to write; the dataset folders go inside. Stale
-    /// `gen*.jsonl[.gz|.zst]` files in those folders are removed.
-    #[arg(long, default_value = "output/step_03")]
+    /// The step-03 folder to write (required: `mix` reads output/step_03,
+    /// so no default could be safe). It must be empty, missing, or an
+    /// earlier synth output (marked by a `.knowmix-synth` file); stale
+    /// `gen*.jsonl[.gz|.zst]` files are removed only there.
+    #[arg(long)]
     pub output: PathBuf,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 42)]
@@ -78,20 +80,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn report(output: &std::path::Path, stats: &synth::Stats, secs: f64) {
     let mb = stats.total_bytes() as f64 / 1e6;
-    eprintln!(
+    crate::exit::log_line(&format!(
         "wrote {} ({} raw documents, {mb:.1} MB in {secs:.2} s, {:.0} MB/s)",
         output.display(),
         stats.raw_docs,
         mb / secs.max(1e-9)
-    );
+    ));
     for (i, d) in Dataset::ALL.into_iter().enumerate() {
-        eprintln!(
+        crate::exit::log_line(&format!(
             "  {:<20} {:>9} rows {:>12} bytes",
             d.folder(),
             stats.rows[i],
             stats.bytes[i]
-        );
+        ));
     }
     let [e, d] = stats.mean_summaries();
-    eprintln!("  mean distinct summaries per raw document: extractive {e:.3}, detailed {d:.3}");
+    crate::exit::log_line(&format!(
+        "  mean distinct summaries per raw document: extractive {e:.3}, detailed {d:.3}"
+    ));
 }

@@ -139,9 +139,24 @@ pub fn with_parsed<R>(
         let (parser, copy) = &mut *cell.borrow_mut();
         copy.clear();
         copy.extend_from_slice(batch.line(i));
-        let parsed = parser.parse(copy, at)?;
+        let parsed = parser
+            .parse(copy, at)
+            .map_err(|e| clearer(e, batch.line(i), &at))?;
         f(&parsed, &at)
     })
+}
+
+/// simd-json's words for a malformed line name its internals
+/// (`InternalError(TapeError)`); the strict scanner's say what is wrong
+/// and where, so a malformed line is described by the scanner.
+fn clearer(err: RecordError, line: &[u8], at: &dyn Fn() -> Location) -> RecordError {
+    if !matches!(err, RecordError::Malformed { .. }) {
+        return err;
+    }
+    match crate::read::scan::Scanner::default().scan(line, at) {
+        Err(described) => described,
+        Ok(_) => err,
+    }
 }
 
 /// One batch with token_length set: output bytes, records, tokens.
@@ -181,17 +196,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Template::Chat => args.field.clone(),
         Template::None => args.text_field.clone(),
     };
+    super::refuse_overwriting_inputs(&args.output, &super::inputs_or_stdin(&args.files))?;
     let (counter, description) = RecordCounter::load(&spec, args.template, field)?;
     if args.verbose {
-        eprintln!("tokenizer: {description}");
+        crate::exit::log_line(&format!("tokenizer: {description}"));
     }
     super::block_on(count_all(args, Arc::new(counter)))
 }
 
 async fn count_all(args: Args, counter: Arc<RecordCounter>) -> anyhow::Result<()> {
-    let pool = WorkerPool::new(args.threads);
+    let inputs = super::inputs_or_stdin(&args.files);
+    let pool = WorkerPool::new(super::threads(args.threads, !args.verbose));
     let mut output = OutputFile::create(&args.output, None)?;
-    let (batches, reader) = spawn_reader(super::inputs_or_stdin(&args.files), pool.threads() * 2);
+    let (batches, reader) = spawn_reader(inputs, pool.threads() * 2);
     let mut counted = pool.map_ordered(batches, move |batch| count_batch(&counter, &batch));
     let (mut records, mut tokens) = (0u64, 0u64);
     while let Some(batch) = counted.next().await {
@@ -203,7 +220,7 @@ async fn count_all(args: Args, counter: Arc<RecordCounter>) -> anyhow::Result<()
     reader.await.context("reader task failed")??;
     output.commit().await?;
     if args.verbose {
-        eprintln!("tokens: {records} records, {tokens} tokens");
+        crate::exit::log_line(&format!("tokens: {records} records, {tokens} tokens"));
     }
     Ok(())
 }

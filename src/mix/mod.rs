@@ -90,7 +90,9 @@ pub async fn run_plan(plan: Plan) -> anyhow::Result<MixOutcome> {
         run: &plan,
         take_parts: true,
     };
-    merge.run(carried, started).await
+    let outcome = merge.run(carried, started).await?;
+    resume::remove_stale_outputs_by_manifest(&setup.dir);
+    Ok(outcome)
 }
 
 /// Plan one shard in `work` from what [`set_up`] found.
@@ -124,6 +126,8 @@ struct Setup {
     dir: std::path::PathBuf,
     /// Cuts an earlier run left up to date, with their manifest entries.
     carried: Vec<(u32, serde_json::Value)>,
+    /// Held for the whole run: no other run writes into `dir`.
+    _lock: crate::lock::FolderLock,
 }
 
 /// Find the inputs, prepare the tokenizer and the output folder, and see
@@ -135,7 +139,7 @@ fn set_up(plan: &Plan) -> anyhow::Result<Option<Setup>> {
     }
     let tokenizer = plan.prepare_tokenizer()?;
     plan.log(&format!("tokenizer: {}", tokenizer.description()));
-    let dir = output_dir(plan)?;
+    let (dir, lock) = output_dir(plan)?;
     let fingerprint = resume::fingerprint(plan, &found, &tokenizer.files_manifest());
     let previous = (!plan.force)
         .then(|| resume::Previous::load(&dir.join("manifest.json"), &fingerprint))
@@ -149,36 +153,37 @@ fn set_up(plan: &Plan) -> anyhow::Result<Option<Setup>> {
     let carried = previous.map_or_else(Vec::new, |p| {
         plan.cuts
             .iter()
-            .filter_map(|&n| p.up_to_date(n, &dir).map(|entry| (n, entry)))
+            .filter_map(|&n| p.up_to_date(n, &dir, &plan.cut_file(n)).map(|entry| (n, entry)))
             .collect()
     });
     Ok(Some(Setup {
         prepared: (found, tokenizer),
         dir,
         carried,
+        _lock: lock,
     }))
 }
 
-/// `OUTPUT/training_mix`, created, with partial files of killed runs removed.
-fn output_dir(plan: &Plan) -> anyhow::Result<std::path::PathBuf> {
+/// `OUTPUT/training_mix`, created and locked, with partial files of killed
+/// runs removed.
+fn output_dir(plan: &Plan) -> anyhow::Result<(std::path::PathBuf, crate::lock::FolderLock)> {
     let dir = plan.output.join("training_mix");
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    let lock = crate::lock::FolderLock::acquire(&dir)?;
     crate::write::remove_stale_partials(&dir);
-    Ok(dir)
+    Ok((dir, lock))
 }
 
-/// A spill folder under `--spill-dir` for one stage (removed when dropped).
-pub fn spill_dir(plan: &Plan) -> anyhow::Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix("knowmix-spill-")
-        .tempdir_in(&plan.spill_dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create spill folder; set --spill-dir",
-                plan.spill_dir.display()
-            )
-        })
+/// A spill folder under `--spill-dir` for one stage (locked while alive,
+/// removed when dropped; a killed run's is removed by the next).
+pub fn spill_dir(plan: &Plan) -> anyhow::Result<crate::spill::SpillFolder> {
+    crate::spill::SpillFolder::create(&plan.spill_dir).with_context(|| {
+        format!(
+            "{}: cannot create spill folder; set --spill-dir",
+            plan.spill_dir.display()
+        )
+    })
 }
 
 /// Which cuts the draw can fill; logs why others are skipped, and fails
@@ -211,7 +216,7 @@ fn all_up_to_date(plan: &Plan, previous: &resume::Previous, dir: &std::path::Pat
         && feasibility
             .feasible
             .iter()
-            .all(|&n| previous.up_to_date(n, dir).is_some());
+            .all(|&n| previous.up_to_date(n, dir, &plan.cut_file(n)).is_some());
     if fresh {
         for line in feasibility.explain() {
             plan.log(&line);

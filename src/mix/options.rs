@@ -133,6 +133,11 @@ impl Plan {
         chat::prepare(&self.tokenizer)
     }
 
+    /// The file name of cut `n` under this plan's `--compress`.
+    pub fn cut_file(&self, n: u32) -> String {
+        format!("{}{}", crate::format::cut_file_name(n), self.compress.suffix())
+    }
+
     /// Sort buffer bytes for one sorter (two sorters may be live at once).
     pub fn sort_budget(&self) -> usize {
         (self.memory_limit / 4).max(1 << 20) as usize

@@ -125,6 +125,7 @@ impl Pass2<'_> {
             let written = self
                 .write_dataset(files, selection, level_limit, &mut cuts, rejects)
                 .await?;
+            rejects.check_dataset(files.dataset, &files.files, written.rows)?;
             outcome.rows.insert(files.dataset, written.rows);
             if !files.dataset.is_sampled() {
                 *outcome.dropped.entry(files.dataset).or_default() += written.dropped;

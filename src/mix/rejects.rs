@@ -13,6 +13,8 @@ pub struct Rejects {
     out: Option<OutputFile>,
     /// (file, lines skipped), in the order met.
     counts: Vec<(String, u64)>,
+    /// The first row set aside: `file:line: reason`.
+    first: Option<String>,
 }
 
 impl Rejects {
@@ -25,6 +27,7 @@ impl Rejects {
         Ok(Rejects {
             out,
             counts: Vec::new(),
+            first: None,
         })
     }
 
@@ -35,6 +38,9 @@ impl Rejects {
         };
         for r in rejected {
             let file = r.at.path.display().to_string();
+            if self.first.is_none() {
+                self.first = Some(format!("{}: {}", r.at, r.reason));
+            }
             match self.counts.last_mut() {
                 Some((f, n)) if *f == file => *n += 1,
                 _ => self.counts.push((file.clone(), 1)),
@@ -48,6 +54,35 @@ impl Rejects {
             let mut bytes = serde_json::to_vec(&line)?;
             bytes.push(b'\n');
             out.write_all(&bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Fail when every one of the `rows` rows of `dataset`'s `files` was set
+    /// aside: a dataset silently emptied would change the mix, and the
+    /// cuts would merely be called infeasible.
+    pub fn check_dataset(
+        &self,
+        dataset: crate::format::Dataset,
+        files: &[std::path::PathBuf],
+        rows: u64,
+    ) -> anyhow::Result<()> {
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let rejected: u64 = self
+            .counts
+            .iter()
+            .filter(|(file, _)| names.contains(file))
+            .map(|(_, n)| n)
+            .sum();
+        if rows > 0 && rejected >= rows {
+            anyhow::bail!(
+                "{}: every row ({rows}) was rejected under --on-error skip (first: {})",
+                dataset.folder(),
+                self.first.as_deref().unwrap_or("?")
+            );
         }
         Ok(())
     }
@@ -82,16 +117,17 @@ impl Rejects {
         Ok(())
     }
 
-    /// Log the counts and move `rejected.jsonl` into place.
-    pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<()> {
+    /// Log the counts and move `rejected.jsonl` into place; returns the
+    /// files written.
+    pub async fn commit(self, log: impl Fn(&str)) -> anyhow::Result<Vec<std::path::PathBuf>> {
         for (file, n) in self.counts() {
             log(&format!(
                 "skipped {n} bad line(s) in {file}; see training_mix/rejected.jsonl"
             ));
         }
-        if let Some(out) = self.out {
-            out.commit().await?;
+        match self.out {
+            Some(out) => Ok(vec![out.commit().await?]),
+            None => Ok(Vec::new()),
         }
-        Ok(())
     }
 }

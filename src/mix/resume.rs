@@ -76,30 +76,90 @@ impl Previous {
             .collect()
     }
 
-    /// Cut `n`'s manifest entry, if its file in `dir` still matches it.
-    pub fn up_to_date(&self, n: u32, dir: &Path) -> Option<Value> {
+    /// Cut `n`'s manifest entry, if it names `file` (so a changed
+    /// `--compress` is a change) and that file in `dir` still holds what
+    /// the entry recorded: its decompressed bytes' count and xxh3-128.
+    pub fn up_to_date(&self, n: u32, dir: &Path, file: &str) -> Option<Value> {
         let entry = self.0["cuts"]
             .as_array()?
             .iter()
             .find(|c| c["cut_size"].as_u64() == Some(u64::from(n)))?;
-        let path = dir.join(entry["file"].as_str()?);
-        if std::fs::metadata(&path).ok()?.len() != entry["bytes"].as_u64()? {
+        if entry["file"].as_str()? != file {
             return None;
         }
-        (file_digest(&path).ok()? == entry["xxh3_128"].as_str()?).then(|| entry.clone())
+        let path = dir.join(file);
+        let plain = file == crate::format::cut_file_name(n);
+        if plain && std::fs::metadata(&path).ok()?.len() != entry["bytes"].as_u64()? {
+            return None;
+        }
+        let (bytes, digest) = file_digest(&path).ok()?;
+        (bytes == entry["bytes"].as_u64()? && digest == entry["xxh3_128"].as_str()?)
+            .then(|| entry.clone())
     }
 }
 
-/// xxh3-128 of a file's bytes, hex.
-pub fn file_digest(path: &Path) -> std::io::Result<String> {
+/// The byte count and xxh3-128 (hex) of a file's contents, gzip or zstd
+/// undone (recognised by magic bytes): what the manifest records.
+pub fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
+    use crate::read::open::Compression;
+    use std::io::Read;
     let mut file = std::fs::File::open(path)?;
+    let mut head = [0u8; 4];
+    let got = file.read(&mut head)?;
+    let file = std::io::Cursor::new(head[..got].to_vec()).chain(file);
+    let mut reader: Box<dyn Read> = match Compression::sniff(&head[..got]) {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+    };
     let mut hasher = Xxh3Default::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
     loop {
-        let n = std::io::Read::read(&mut file, &mut buf)?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
-            return Ok(format!("{:032x}", hasher.digest128()));
+            return Ok((total, format!("{:032x}", hasher.digest128())));
         }
+        total += n as u64;
         hasher.update(&buf[..n]);
+    }
+}
+
+/// [`remove_stale_outputs`] keeping what `dir/manifest.json` (just
+/// written) names: its cuts, and `rejected.jsonl` when rows were skipped.
+pub fn remove_stale_outputs_by_manifest(dir: &Path) {
+    let Some(manifest) = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return;
+    };
+    let mut keep: Vec<std::path::PathBuf> = manifest["cuts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some(dir.join(c["file"].as_str()?)))
+        .collect();
+    if manifest["skipped"].as_array().is_some_and(|s| !s.is_empty()) {
+        keep.push(dir.join("rejected.jsonl"));
+    }
+    remove_stale_outputs(dir, &keep);
+}
+
+/// Remove what earlier runs left in `dir` that this run's set does not
+/// hold: cut files (another size, another `--compress`, now infeasible)
+/// and `rejected.jsonl`. The outputs of one run are one consistent set.
+pub fn remove_stale_outputs(dir: &Path, keep: &[std::path::PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = (name.starts_with("combined_cut_") && name.contains("x.jsonl"))
+            || name == "rejected.jsonl";
+        if ours && !keep.contains(&entry.path()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }

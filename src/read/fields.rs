@@ -142,11 +142,9 @@ impl<'a> ParsedLine<'a> {
         self.tape.as_value()
     }
 
-    /// The value of top-level key `name`.
+    /// The value of top-level key `name` (its last occurrence).
     pub fn get(&self, name: &str) -> FieldValue<'a> {
-        let value = self.tape.as_value();
-        let object = value.as_object().expect("checked in parse");
-        match object.get(name) {
+        match member(self.tape.as_value(), name) {
             None => FieldValue::Missing,
             Some(v) => classify(v),
         }
@@ -155,9 +153,7 @@ impl<'a> ParsedLine<'a> {
     /// Top-level key `name` as an unsigned integer: `Ok(None)` when absent
     /// or null, `Err(type name)` when it is anything else.
     pub fn get_u64(&self, name: &str) -> Result<Option<u64>, &'static str> {
-        let value = self.tape.as_value();
-        let object = value.as_object().expect("checked in parse");
-        let found = object.get(name);
+        let found = member(self.tape.as_value(), name);
         found
             .map_or(FieldValue::Missing, classify)
             .unsigned(|| found?.as_u64())
@@ -178,6 +174,18 @@ impl<'a> ParsedLine<'a> {
     ) -> Result<&'a str, RecordError> {
         self.get(name).required_str(name, at, || self.keys())
     }
+}
+
+/// Member `name` of the object `value`: its last occurrence, as Python's
+/// `json` (the notebook) keeps the last of duplicate keys. `None` when
+/// absent or when `value` is not an object.
+pub fn member<'t, 'a>(
+    value: simd_json::value::tape::Value<'t, 'a>,
+    name: &str,
+) -> Option<simd_json::value::tape::Value<'t, 'a>> {
+    let object = value.as_object()?;
+    let found = object.iter().filter(|(key, _)| *key == name).last();
+    found.map(|(_, v)| v)
 }
 
 fn classify<'a>(v: simd_json::value::tape::Value<'_, 'a>) -> FieldValue<'a> {

@@ -13,6 +13,7 @@ pub mod part;
 pub mod place;
 pub mod scan;
 pub mod step03;
+pub mod walk;
 
 pub use lines::{Line, LineBatch};
 pub use place::RowPlace;

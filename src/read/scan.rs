@@ -111,6 +111,9 @@ fn read_object(
     scratch: &mut Vec<u8>,
 ) -> Result<(), Fault> {
     let mut pos = skip_ws(line, 0);
+    if line.starts_with(b"\xEF\xBB\xBF") {
+        return Err(Fault::new(line, Problem::ByteOrderMark, 0));
+    }
     if line.get(pos) != Some(&b'{') {
         return Err(Fault::new(line, Problem::NotAnObject, pos));
     }
@@ -168,7 +171,8 @@ fn read_value(line: &Line<'_>, pos: usize, scratch: &mut Vec<u8>) -> Result<(Slo
 }
 
 impl<'a> TopLevel<'a> {
-    /// The value of top-level key `name` (its first occurrence).
+    /// The value of top-level key `name` (its last occurrence, as Python's
+    /// `json` reads duplicate keys).
     pub fn get(&self, name: &str) -> FieldValue<'a> {
         self.find(name)
             .map_or(FieldValue::Missing, |m| self.value(m.value))
@@ -185,7 +189,7 @@ impl<'a> TopLevel<'a> {
         })
     }
 
-    /// Where the JSON text of top-level key `name`'s value (its first
+    /// Where the JSON text of top-level key `name`'s value (its last
     /// occurrence) lies in the line: those bytes of the file are the value
     /// verbatim.
     pub fn extent(&self, name: &str) -> Option<std::ops::Range<usize>> {
@@ -216,6 +220,7 @@ impl<'a> TopLevel<'a> {
     fn find(&self, name: &str) -> Option<&Member> {
         self.members
             .iter()
+            .rev()
             .find(|m| self.bytes(m.key) == name.as_bytes())
     }
 

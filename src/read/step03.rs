@@ -1,7 +1,11 @@
 //! Finding the step-03 datasets: one folder per dataset under the input
 //! directory, each holding JSON-lines files (`*.jsonl`, `*.json`, optionally
-//! `.gz`/`.zst`), read in sorted path order so that row numbers are stable.
-//! A missing folder is skipped with a warning; no folder at all is an error.
+//! `.gz`/`.zst`, any letter case), read in sorted path order so that row
+//! numbers are stable. A missing folder is skipped with a warning; no
+//! folder at all is an error, and so is a dataset that exists but yields no
+//! readable file (a regular file in its place, only hidden or unrelated
+//! files, a compression knowmix cannot read): dropping it would silently
+//! change the mix. Folders are walked by [`super::walk`].
 
 use std::path::{Path, PathBuf};
 
@@ -42,17 +46,27 @@ pub enum DiscoverError {
         expected: String,
     },
     /// Listing a folder failed.
-    #[error("{path}: cannot list folder: {source}")]
-    List {
+    #[error(transparent)]
+    List(#[from] super::walk::WalkError),
+    /// A dataset's name is taken by something that is not a folder.
+    #[error("{0}: not a folder (a dataset is a folder of .jsonl files)")]
+    NotAFolder(PathBuf),
+    /// A dataset folder holds no file knowmix can read.
+    #[error("{path}: no readable JSON-lines file (.jsonl, .json, optionally .gz/.zst){seen}")]
+    NoReadable {
         /// The folder.
         path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
+        /// What it holds instead, for the message.
+        seen: String,
     },
+    /// A JSON-lines file compressed in a way knowmix does not read.
+    #[error("{0}: unsupported compression; knowmix reads plain, .gz and .zst files (decompress it first)")]
+    Unsupported(PathBuf),
 }
 
-/// Whether a file name looks like JSON lines, compressed or not.
+/// Whether a file name looks like JSON lines, compressed or not (any case).
 pub fn is_data_file(name: &str) -> bool {
+    let name = &name.to_ascii_lowercase();
     let stem = name
         .strip_suffix(".gz")
         .or_else(|| name.strip_suffix(".zst"))
@@ -69,23 +83,17 @@ pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
     let mut found = Discovery::default();
     for dataset in Dataset::ALL {
         let dir = input.join(dataset.folder());
-        if !dir.is_dir() {
+        if std::fs::symlink_metadata(&dir).is_err() {
             found.warnings.push(format!(
                 "{}: folder missing, dataset skipped",
                 dir.display()
             ));
             continue;
         }
-        let mut files = Vec::new();
-        list_data_files(&dir, &mut files, &mut found.warnings)?;
-        files.sort();
-        if files.is_empty() {
-            found.warnings.push(format!(
-                "{}: no .jsonl files, dataset skipped",
-                dir.display()
-            ));
-            continue;
+        if !dir.is_dir() {
+            return Err(DiscoverError::NotAFolder(dir));
         }
+        let files = list_data_files(&dir, &mut found.warnings)?;
         let sizes: Vec<u64> = files
             .iter()
             .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
@@ -112,27 +120,44 @@ pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
     Ok(found)
 }
 
-fn list_data_files(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    warnings: &mut Vec<String>,
-) -> Result<(), DiscoverError> {
-    let list_err = |source| DiscoverError::List {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(list_err)? {
-        let path = entry.map_err(list_err)?.path();
+/// The data files under `dir`, sorted; others are warned about. None is
+/// an error.
+fn list_data_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<PathBuf>, DiscoverError> {
+    let walk = super::walk::files_under(dir, usize::MAX)?;
+    warnings.extend(walk.skipped);
+    let mut files = Vec::new();
+    let mut others = Vec::new();
+    for path in walk.files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            list_data_files(&path, files, warnings)?;
-        } else if is_data_file(name) {
+        if is_data_file(name) {
             files.push(path);
-        } else if !name.starts_with('.') {
+        } else if is_compressed_data_file(name) {
+            return Err(DiscoverError::Unsupported(path));
+        } else {
             warnings.push(format!("{}: not a .jsonl file, ignored", path.display()));
+            others.push(name.to_owned());
         }
     }
-    Ok(())
+    if files.is_empty() {
+        let seen = match others.len() {
+            0 => String::new(),
+            n => format!("; it holds {n} other file(s), e.g. {:?}", others[0]),
+        };
+        return Err(DiscoverError::NoReadable {
+            path: dir.to_path_buf(),
+            seen,
+        });
+    }
+    Ok(files)
+}
+
+/// A JSON-lines name with a compression suffix knowmix does not read.
+fn is_compressed_data_file(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".bz2", ".xz", ".lz4", ".br", ".lzma", ".z", ".7z", ".zip"]
+        .iter()
+        .filter_map(|ext| name.strip_suffix(ext))
+        .any(|stem| stem.ends_with(".jsonl") || stem.ends_with(".json"))
 }
 
 #[cfg(test)]

@@ -66,13 +66,36 @@ pub struct Source {
 }
 
 /// `sampling_size`: YAML `1` is a count, `1.0` a ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SamplingSize {
     /// An absolute number of records.
     Count(u64),
     /// A multiple of the source (2.0 doubles it, 0.2 keeps a fifth).
     Ratio(f64),
+}
+
+impl<'de> Deserialize<'de> for SamplingSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SamplingSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`sampling_size` as a record count (e.g. 1000) or a ratio (e.g. 0.5)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SamplingSize, E> {
+                Ok(SamplingSize::Count(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SamplingSize, E> {
+                u64::try_from(v).map(SamplingSize::Count).map_err(|_| {
+                    E::custom(format!("`sampling_size` must not be negative, found {v}"))
+                })
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SamplingSize, E> {
+                Ok(SamplingSize::Ratio(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// What one source asks for, checked.
@@ -242,20 +265,19 @@ pub fn resolve_files(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String>
     let joined = base.join(pattern);
     let text = joined.to_string_lossy();
     if !pattern.contains(['*', '?', '[']) {
-        return if joined.is_file() {
-            Ok(vec![joined])
-        } else {
-            Err(format!(
+        return match std::fs::metadata(&joined) {
+            Ok(m) if m.is_file() => Ok(vec![joined]),
+            Ok(m) if m.is_dir() => Err(format!(
+                "{text}: a folder, not a file; name its files with a glob such as {}/*.jsonl",
+                pattern.trim_end_matches('/')
+            )),
+            Ok(_) => Err(format!("{text}: not a regular file")),
+            Err(_) => Err(format!(
                 "{text}: no such file (paths are relative to the recipe file)"
-            ))
+            )),
         };
     }
-    let paths = glob::glob(&text).map_err(|e| format!("{pattern:?}: bad glob: {e}"))?;
-    let mut files: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let (files, _skipped) = crate::read::walk::glob_files(&text)?;
     if files.is_empty() {
         return Err(format!(
             "{text}: the glob matches no file (paths are relative to the recipe file)"

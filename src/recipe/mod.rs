@@ -20,6 +20,7 @@ pub mod prompt;
 pub mod report;
 pub mod shards;
 pub mod shuffle;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct RecipeOptions {
     pub spill_dir: Option<PathBuf>,
     /// Worker threads (0: all cores).
     pub threads: usize,
+    /// Go on when the output would exceed the free space or 1 TiB.
+    pub allow_large: bool,
 }
 
 /// What a recipe run did.
@@ -103,6 +106,11 @@ pub async fn run_options(args: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
     let started = Instant::now();
     let loaded = config::load(&args.recipe)?;
     let sources = sources(&loaded)?;
+    let inputs: Vec<PathBuf> = sources.iter().flat_map(|(f, _)| f.clone()).collect();
+    crate::write::refuse_overwriting_inputs(&args.output, &inputs)?;
+    if let Some(manifest) = &args.manifest {
+        crate::write::refuse_overwriting_inputs(manifest, &inputs)?;
+    }
     let limits = Limits {
         records: args.max_records_per_file,
         bytes: args.max_bytes_per_file,
@@ -113,15 +121,12 @@ pub async fn run_options(args: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
         None => None,
     };
     let spill_root = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let spill = tempfile::Builder::new()
-        .prefix("knowmix-spill-")
-        .tempdir_in(&spill_root)
-        .with_context(|| {
-            format!(
-                "{}: cannot create spill folder; set --spill-dir",
-                spill_root.display()
-            )
-        })?;
+    let spill = crate::spill::SpillFolder::create(&spill_root).with_context(|| {
+        format!(
+            "{}: cannot create spill folder; set --spill-dir",
+            spill_root.display()
+        )
+    })?;
     let pool = WorkerPool::new(args.threads);
     let key_budget = (args.memory_limit / 2 / sources.len() as u64).max(1 << 20) as usize;
     let mut indexed = Vec::new();
@@ -133,7 +138,12 @@ pub async fn run_options(args: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
         });
         indexed.push(pass1::index_source(&pool, files, indexer, spill.path(), key_budget).await?);
     }
-    let mut reports = plan_and_draw(&loaded, &sources, indexed)?;
+    let limit = size::Limit {
+        output: args.output.clone(),
+        spill: (!args.no_shuffle).then(|| spill.path().to_path_buf()),
+        allow: args.allow_large,
+    };
+    let mut reports = plan_and_draw(&loaded, &sources, indexed, &limit)?;
     let prompt: Option<Arc<str>> = loaded.recipe.metadata.sys_prompt.as_deref().map(Arc::from);
     let shuffle_budget = (args.memory_limit / 2).max(1 << 20) as usize;
     let mut spill_data = if args.no_shuffle {
@@ -193,6 +203,7 @@ fn plan_and_draw(
     loaded: &Loaded,
     sources: &[(Vec<PathBuf>, u64)],
     indexed: Vec<pass1::Indexed>,
+    limit: &size::Limit,
 ) -> anyhow::Result<Vec<SourceReport>> {
     let recipe = &loaded.recipe;
     let by_tokens = recipe.target.is_some_and(|t| t.tokens.is_some());
@@ -217,6 +228,13 @@ fn plan_and_draw(
     }
     let requests = plan::requests(&inputs, recipe.target)
         .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was written", loaded.path.display()))?;
+    let estimate = requests
+        .iter()
+        .zip(&indexed)
+        .zip(sources)
+        .map(|((r, ix), (files, _))| size::estimate(*r, ix.population, files))
+        .fold(0, u64::saturating_add);
+    limit.check(estimate)?;
     let mut reports = Vec::new();
     for ((((s, ix), request), input), (files, _)) in recipe
         .datasets

@@ -98,11 +98,12 @@ impl Indexer {
             let path = batch.path.clone();
             let at = move || location(&path, line.line_no);
             let bytes = &batch.data[line.start..line.end];
-            let tokens = match &self.length {
-                Some(length) if memchr::memmem::find(bytes, b"\"token_length\"").is_none() => {
-                    Some(count_tokens(bytes, length.as_ref(), &at)?)
-                }
-                _ => read_token_length(bytes, &at)?,
+            // Only a top-level `token_length` is a length (not one nested
+            // in `meta`), so the record is scanned, not searched.
+            let tokens = match (read_token_length(bytes, &at)?, &self.length) {
+                (Some(n), _) => Some(n),
+                (None, Some(length)) => Some(count_tokens(bytes, length.as_ref(), &at)?),
+                (None, None) => None,
             };
             if tokens.is_none() {
                 out.missing += 1;

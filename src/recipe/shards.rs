@@ -4,7 +4,9 @@
 //! first dot, so `mix.jsonl.zst` gives `mix-00000.jsonl.zst`). Every file is
 //! written atomically and compressed by its extension; a full shard is
 //! committed as soon as the next one starts, and if the run fails the
-//! shards already committed are removed again.
+//! shards already committed are removed again. A run that writes fewer
+//! shards than an earlier one removes the earlier run's higher-numbered
+//! ones.
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +135,21 @@ impl Shards {
         }
         self.rotate().await?;
         self.finished = true;
+        if self.sharded() {
+            self.remove_stale_shards();
+        }
         Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Remove the shards of an earlier run numbered past this run's last,
+    /// so `cat STEM-*` never mixes two runs.
+    fn remove_stale_shards(&self) {
+        for index in self.done.len().. {
+            let path = Self::shard_path(&self.target, index);
+            if std::fs::remove_file(&path).is_err() {
+                break;
+            }
+        }
     }
 }
 

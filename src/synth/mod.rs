@@ -148,11 +148,45 @@ pub enum SynthError {
     /// The configuration cannot be honoured.
     #[error("{0}")]
     Invalid(String),
+    /// The output folder holds files synth did not write.
+    #[error("{0}: not empty and not written by knowmix synth (no {MARKER}); refusing to touch it, choose an empty --output")]
+    Foreign(PathBuf),
+}
+
+/// The file that marks a folder as synth's own output. Stale `gen*` files
+/// are removed only in a folder holding it, so synth never deletes a real
+/// corpus it is pointed at by mistake.
+pub const MARKER: &str = ".knowmix-synth";
+
+/// Make `output` synth's: create it (and the marker) when missing or empty;
+/// accept it when it holds the marker; refuse anything else.
+fn claim(output: &std::path::Path) -> Result<(), SynthError> {
+    let io = |source| SynthError::Io {
+        path: output.to_path_buf(),
+        source,
+    };
+    let marker = output.join(MARKER);
+    if marker.is_file() {
+        return Ok(());
+    }
+    match std::fs::read_dir(output).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => return Err(SynthError::Foreign(output.to_path_buf())),
+        Ok(false) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    std::fs::create_dir_all(output).map_err(io)?;
+    std::fs::write(
+        &marker,
+        "written by knowmix synth; its gen* files may be replaced\n",
+    )
+    .map_err(io)
 }
 
 /// Generate the corpus described by `cfg`.
 pub fn generate(cfg: &Config) -> Result<Stats, SynthError> {
     validate(cfg)?;
+    claim(&cfg.output)?;
     let io = |d: Dataset| {
         move |source| SynthError::Io {
             path: cfg.output.join(d.folder()),

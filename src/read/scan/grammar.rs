@@ -32,6 +32,8 @@ pub enum Problem {
     InvalidEscape,
     InvalidUnicodeEscape,
     UnpairedSurrogate,
+    ByteOrderMark,
+    NotANumber,
 }
 
 impl Problem {
@@ -55,6 +57,10 @@ impl Problem {
             Problem::InvalidEscape => "invalid escape",
             Problem::InvalidUnicodeEscape => "invalid \\u escape",
             Problem::UnpairedSurrogate => "unpaired surrogate in \\u escape",
+            Problem::ByteOrderMark => {
+                "the line starts with a UTF-8 byte-order mark (BOM); save the file as UTF-8 without one"
+            }
+            Problem::NotANumber => "NaN and Infinity are not JSON; write null or a number",
         }
     }
 }
@@ -140,6 +146,7 @@ pub fn skip_value(bytes: &Line<'_>, mut pos: usize) -> Result<usize, Fault> {
             Some(b'f') => literal(bytes, pos, b"false")?,
             Some(b'n') => literal(bytes, pos, b"null")?,
             Some(b'-' | b'0'..=b'9') => number(bytes, pos)?,
+            Some(b'N' | b'I') => return Err(Fault::new(bytes, Problem::NotANumber, pos)),
             _ => return Err(Fault::new(bytes, Problem::ExpectedValue, pos)),
         };
         match after_value(bytes, pos, &mut open)? {
