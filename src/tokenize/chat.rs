@@ -41,6 +41,8 @@ impl LoadedTokenizer {
 pub struct ChatTokenLength {
     template: ChatTemplate,
     counter: Box<dyn TokenCount>,
+    /// `counter.count("")`: the post-processor's added tokens.
+    added: usize,
 }
 
 impl ChatTokenLength {
@@ -58,6 +60,10 @@ impl ChatTokenLength {
 impl TokenLength for ChatTokenLength {
     fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String> {
         Ok(self.count_text(&self.render(turns)?))
+    }
+
+    fn added_tokens(&self) -> usize {
+        self.added
     }
 }
 
@@ -105,12 +111,14 @@ impl PreparedTokenizer {
     /// else HF `tokenizers`.
     pub fn build(self) -> anyhow::Result<LoadedTokenizer> {
         let (counter, counter_kind) = build_counter(&self.resolved)?;
+        let added = counter.count("");
         Ok(LoadedTokenizer {
             description: self.resolved.describe(),
             counter_kind,
             length: Arc::new(ChatTokenLength {
                 template: self.template,
                 counter,
+                added,
             }),
             resolved: self.resolved,
         })
