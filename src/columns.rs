@@ -194,7 +194,10 @@ impl Columns {
 /// Per dataset found, the columns to read: `columns` with the logical
 /// columns not set by `--column` detected from the first row of the
 /// dataset's first file.
-pub fn detect(columns: &Columns, found: &Discovery) -> Result<Vec<(Dataset, Columns)>, DetectError> {
+pub fn detect(
+    columns: &Columns,
+    found: &Discovery,
+) -> Result<Vec<(Dataset, Columns)>, DetectError> {
     let mut out = Vec::new();
     for d in &found.datasets {
         let Some(first) = d.files.first() else {
@@ -280,21 +283,29 @@ mod tests {
     fn detection_picks_the_present_name_and_rejects_two() {
         let path = Path::new("f.jsonl");
         let c = Columns::default()
-            .detect_in(&keys(&["question", "summarized_document", "reasoning_content"]), path)
+            .detect_in(
+                &keys(&["question", "summarized_document", "reasoning_content"]),
+                path,
+            )
             .unwrap();
         assert_eq!(c.document, "summarized_document");
         assert_eq!(c.reasoning, "reasoning_content");
         // None present: the defaults stay (a missing required column is
         // reported when rows are read).
         assert_eq!(
-            Columns::default().detect_in(&keys(&["question"]), path).unwrap(),
+            Columns::default()
+                .detect_in(&keys(&["question"]), path)
+                .unwrap(),
             Columns::default()
         );
         let err = Columns::default()
             .detect_in(&keys(&["document", "summarized_document"]), path)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("\"document\"") && err.contains("\"summarized_document\""), "{err}");
+        assert!(
+            err.contains("\"document\"") && err.contains("\"summarized_document\""),
+            "{err}"
+        );
         // --column wins over detection, and is never ambiguous.
         let explicit = Columns::with_mappings(&["document=document".into()]).unwrap();
         let c = explicit

@@ -94,13 +94,12 @@ fn cut_bytes(out: &Path, n: u32) -> Vec<u8> {
 }
 
 fn manifest(out: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(out.join("training_mix/manifest.json")).unwrap())
-        .unwrap()
+    serde_json::from_slice(&std::fs::read(out.join("training_mix/manifest.json")).unwrap()).unwrap()
 }
 
 /// A copy of the fixture step-03 folder as newer sdg_hub writes it: only
-/// the columns step 04 reads, `document` renamed `summarized_document`,
-/// reasoning under `reasoning_content`.
+/// the columns step 04 reads, `document` renamed `summarized_document`
+/// (reasoning, were there any, under `reasoning_content`).
 fn renamed_copy(dir: &Path, extra: Option<&str>) {
     for dataset in [
         "extractive_summary",
@@ -164,7 +163,8 @@ fn renamed_narrow_columns_give_the_same_cuts_with_no_flags() {
     }
     let cols = &m["parameters"]["dataset_columns"]["extractive_summary"];
     assert_eq!(cols["document"], "summarized_document");
-    assert_eq!(cols["reasoning"], "reasoning_content");
+    // The fixtures have no reasoning column: the default name stays.
+    assert_eq!(cols["reasoning"], "parse_response_dict_reasoning_content");
 }
 
 #[test]
@@ -179,7 +179,12 @@ fn two_known_names_present_is_an_error_naming_both() {
         "{stderr}"
     );
     // Naming the column settles it.
-    mix(&input, &tmp.path().join("o"), &["--column", "document=summarized_document"]).success();
+    mix(
+        &input,
+        &tmp.path().join("o"),
+        &["--column", "document=summarized_document"],
+    )
+    .success();
 }
 
 /// Per (cut, dataset order), the too-long / too-short counts of a cut's
@@ -231,7 +236,11 @@ fn max_seq_len_counts_what_training_drops_and_drop_removes_them() {
         let over = &cut["over_length"];
         assert_eq!(over["max_seq_len"], 300);
         assert_eq!(over["min_len"], 100);
-        assert_eq!((over["too_long"].as_u64(), over["too_short"].as_u64()), (Some(long), Some(short)), "cut {n}");
+        assert_eq!(
+            (over["too_long"].as_u64(), over["too_short"].as_u64()),
+            (Some(long), Some(short)),
+            "cut {n}"
+        );
         let by_dataset: u64 = cut["datasets"]
             .as_array()
             .unwrap()
@@ -242,19 +251,30 @@ fn max_seq_len_counts_what_training_drops_and_drop_removes_them() {
         total_long += long;
         total_short += short;
     }
-    assert!(total_long > 0 && total_short > 0, "the test must exercise both bounds");
+    assert!(
+        total_long > 0 && total_short > 0,
+        "the test must exercise both bounds"
+    );
 
     let mut with_drop = args.to_vec();
     with_drop.push("--drop-over-length");
     mix(&fixture("step_03"), &dropped, &with_drop).success();
     let m2 = manifest(&dropped);
-    for (cut, cut2) in m["cuts"].as_array().unwrap().iter().zip(m2["cuts"].as_array().unwrap()) {
+    for (cut, cut2) in m["cuts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(m2["cuts"].as_array().unwrap())
+    {
         let n = cut["cut_size"].as_u64().unwrap() as u32;
         let kept = read_jsonl(&dropped.join(format!("training_mix/combined_cut_{n}x.jsonl")));
         assert_eq!(expected_counts(&kept, &rule), (0, 0), "cut {n}");
         let over = &cut["over_length"];
         let gone = over["too_long"].as_u64().unwrap() + over["too_short"].as_u64().unwrap();
-        assert_eq!(cut2["samples"].as_u64().unwrap() + gone, cut["samples"].as_u64().unwrap());
+        assert_eq!(
+            cut2["samples"].as_u64().unwrap() + gone,
+            cut["samples"].as_u64().unwrap()
+        );
         assert_eq!(cut2["over_length"], cut["over_length"]);
     }
     let rejected = read_jsonl(&dropped.join("training_mix/rejected.jsonl"));
@@ -278,7 +298,12 @@ fn omit_empty_drops_empty_thinking_and_keeps_the_rest() {
     let b = read_jsonl(&omit.join(format!("training_mix/combined_cut_{n}x.jsonl")));
     assert_eq!(a.len(), b.len());
     for (a, b) in a.iter().zip(&b) {
-        for (ta, tb) in a["messages"].as_array().unwrap().iter().zip(b["messages"].as_array().unwrap()) {
+        for (ta, tb) in a["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["messages"].as_array().unwrap())
+        {
             match ta["thinking"].as_str() {
                 Some(t) if !t.is_empty() => {
                     assert_eq!(tb["thinking"], ta["thinking"]);

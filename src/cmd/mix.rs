@@ -10,9 +10,7 @@ use crate::cmd::progress::Stderr;
 use crate::cmd::values::parse_bool;
 use crate::columns::Columns;
 use crate::error::UsageError;
-use crate::format::{
-    parse_cut_sizes, LengthRule, Thinking, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
-};
+use crate::format::{parse_cut_sizes, LengthRule, Thinking, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
 use crate::mix::pass2::Tally;
 use crate::mix::{MixOptions, MixOutcome, DEFAULT_SEED};
 use crate::read::open::Compression;
@@ -179,7 +177,11 @@ pub fn print_summary(outcome: &MixOutcome) -> std::io::Result<()> {
                 cut.n,
                 outcome.lengths.max_seq_len,
                 outcome.lengths.min_len,
-                if dropping { "would drop; removed here:" } else { "drops" },
+                if dropping {
+                    "would drop; removed here:"
+                } else {
+                    "drops"
+                },
                 total.too_long,
                 total.too_short
             );

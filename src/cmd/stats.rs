@@ -20,8 +20,7 @@ use super::tokens::{with_parsed, RecordCounter, Template};
 use crate::chat_record;
 use crate::columns::Columns;
 use crate::format::{
-    gpt_oss_drops, parse_cut_sizes, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN,
-    DEFAULT_MIN_LEN,
+    gpt_oss_drops, parse_cut_sizes, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
 };
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::{step03, LineBatch};

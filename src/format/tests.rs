@@ -248,7 +248,8 @@ fn omit_empty_thinking_writes_only_reasoning_text() {
         push_record_line_with(&mut out, &record, mode);
         String::from_utf8(out).unwrap()
     };
-    let messages = |l: String| l[l.find("\"messages\"").unwrap()..l.find(",\"metadata").unwrap()].to_owned();
+    let messages =
+        |l: String| l[l.find("\"messages\"").unwrap()..l.find(",\"metadata").unwrap()].to_owned();
     assert_eq!(
         messages(line(Some(""), Thinking::OmitEmpty)),
         r#""messages":[{"role":"user","content":"u"},{"role":"assistant","content":"a"}]"#

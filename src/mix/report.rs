@@ -178,7 +178,9 @@ fn over_length(rule: &LengthRule, tally: &Tally) -> Value {
     })
 }
 
-fn column_map(columns: &crate::columns::Columns) -> std::collections::BTreeMap<&'static str, String> {
+fn column_map(
+    columns: &crate::columns::Columns,
+) -> std::collections::BTreeMap<&'static str, String> {
     columns
         .pairs()
         .into_iter()

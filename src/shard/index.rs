@@ -54,7 +54,7 @@ pub(crate) async fn index_planned(
     let pool = WorkerPool::new(run.threads);
     let rows = Arc::new(RowReader {
         columns: run.columns.clone(),
-            detected: run.detected_columns.clone(),
+        detected: run.detected_columns.clone(),
         gpt_oss: run.gpt_oss,
     });
     let mut rejects = Rejects::new(&dir, run.sets_aside())?;
