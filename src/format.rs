@@ -384,8 +384,36 @@ pub struct OutputRecord<'a> {
     pub token_length: usize,
 }
 
+/// How the `thinking` key of a turn is written (`--thinking`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Thinking {
+    /// Every turn has `thinking` (`null`, `""` or the text): the notebook's bytes.
+    #[default]
+    Keep,
+    /// `thinking` only on turns with reasoning text: instructlab-training
+    /// treats any non-null `thinking` as reasoning, so an empty one adds an
+    /// empty reasoning block at training time.
+    OmitEmpty,
+}
+
+impl Thinking {
+    /// Whether a turn's `thinking` is written at all.
+    fn writes(self, thinking: Option<&str>) -> bool {
+        match self {
+            Thinking::Keep => true,
+            Thinking::OmitEmpty => thinking.is_some_and(|t| !t.is_empty()),
+        }
+    }
+}
+
 /// Append one output record as a JSON line (pandas encoding, `\n` ended).
 pub fn push_record_line(out: &mut Vec<u8>, record: &OutputRecord<'_>) {
+    push_record_line_with(out, record, Thinking::Keep);
+}
+
+/// [`push_record_line`] with a choice of how `thinking` is written.
+pub fn push_record_line_with(out: &mut Vec<u8>, record: &OutputRecord<'_>, thinking: Thinking) {
     let style = JsonStyle::Pandas;
     let field = |out: &mut Vec<u8>, first: bool, name: &str| {
         out.extend_from_slice(if first { b"{\"" } else { b",\"" });
@@ -401,7 +429,7 @@ pub fn push_record_line(out: &mut Vec<u8>, record: &OutputRecord<'_>) {
     field(out, false, "document");
     push_json_string(out, record.document, style);
     field(out, false, "messages");
-    push_turns(out, &record.messages);
+    push_turns(out, &record.messages, thinking);
     // `metadata` is the Python JSON of `document` and `raw_document`
     // ([`metadata_string`]), written as a string.
     field(out, false, "metadata");
@@ -411,7 +439,7 @@ pub fn push_record_line(out: &mut Vec<u8>, record: &OutputRecord<'_>) {
     out.extend_from_slice(b"}\n");
 }
 
-fn push_turns(out: &mut Vec<u8>, turns: &[Turn<'_>]) {
+fn push_turns(out: &mut Vec<u8>, turns: &[Turn<'_>], mode: Thinking) {
     out.push(b'[');
     for (i, turn) in turns.iter().enumerate() {
         if i > 0 {
@@ -421,14 +449,86 @@ fn push_turns(out: &mut Vec<u8>, turns: &[Turn<'_>]) {
         push_json_string(out, turn.role, JsonStyle::Pandas);
         out.extend_from_slice(b",\"content\":");
         push_json_string(out, turn.content, JsonStyle::Pandas);
-        out.extend_from_slice(b",\"thinking\":");
-        match turn.thinking {
-            Some(t) => push_json_string(out, t, JsonStyle::Pandas),
-            None => out.extend_from_slice(b"null"),
+        if mode.writes(turn.thinking) {
+            out.extend_from_slice(b",\"thinking\":");
+            match turn.thinking {
+                Some(t) => push_json_string(out, t, JsonStyle::Pandas),
+                None => out.extend_from_slice(b"null"),
+            }
         }
         out.push(b'}');
     }
     out.push(b']');
+}
+
+/// Training's length filter. instructlab-training's `data_process` keeps a
+/// record when `min_len <= len < max_seq_len` (`filter_samples_by_length`,
+/// `instructlab/training/data_process.py` line 1089 in 0.16.2), where `len`
+/// is the chat template tokenized without the tokenizer's added special
+/// tokens: [`OutputRecord::token_length`] minus what the post-processor adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LengthRule {
+    /// Records of this many tokens or more are dropped by training.
+    pub max_seq_len: u64,
+    /// Records of fewer tokens are dropped by training.
+    pub min_len: u64,
+    /// Drop them here too (to the rejects file) instead of only counting.
+    pub drop: bool,
+}
+
+/// Training's defaults: `max_seq_len` 8192, `min_seq_len` 20.
+pub const DEFAULT_MAX_SEQ_LEN: u64 = 8192;
+/// See [`DEFAULT_MAX_SEQ_LEN`].
+pub const DEFAULT_MIN_LEN: u64 = 20;
+
+impl Default for LengthRule {
+    fn default() -> Self {
+        LengthRule {
+            max_seq_len: DEFAULT_MAX_SEQ_LEN,
+            min_len: DEFAULT_MIN_LEN,
+            drop: false,
+        }
+    }
+}
+
+/// How a record's training length compares with a [`LengthRule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fit {
+    /// Training keeps it.
+    #[default]
+    Fits,
+    /// `len >= max_seq_len`.
+    TooLong,
+    /// `len < min_len`.
+    TooShort,
+}
+
+impl LengthRule {
+    /// Judge a record of `len` training tokens.
+    pub fn judge(&self, len: u64) -> Fit {
+        if len >= self.max_seq_len {
+            Fit::TooLong
+        } else if len < self.min_len {
+            Fit::TooShort
+        } else {
+            Fit::Fits
+        }
+    }
+
+    /// Why a record of `len` tokens is dropped (`None` when it fits).
+    pub fn reason(&self, len: u64) -> Option<String> {
+        match self.judge(len) {
+            Fit::Fits => None,
+            Fit::TooLong => Some(format!(
+                "over length: {len} training tokens >= --max-seq-len {}",
+                self.max_seq_len
+            )),
+            Fit::TooShort => Some(format!(
+                "under length: {len} training tokens < --min-len {}",
+                self.min_len
+            )),
+        }
+    }
 }
 
 /// Parse a `CUT_SIZES` value: comma-separated positive integers, returned

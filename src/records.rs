@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::columns::Columns;
 use crate::error::{Location, RecordError};
-use crate::format::{self, Dataset, OutputRecord, Turn};
+use crate::format::{self, Dataset, Fit, LengthRule, OutputRecord, Thinking, Turn};
 use crate::read::fields::{location, FieldValue};
 use crate::read::scan::{Scanner, TopLevel};
 use crate::read::LineBatch;
@@ -20,13 +20,22 @@ use crate::spans::ValueSpans;
 pub trait TokenLength: Send + Sync {
     /// `len(tok.encode(tok.apply_chat_template(turns, tokenize=False)))`.
     fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String>;
+
+    /// The tokens the tokenizer's post-processor adds to one sequence
+    /// (`len(tok.encode(""))`: 1 BOS for Llama 3, 0 for gpt-oss). Training
+    /// tokenizes the rendered template without them, so its length is
+    /// `token_length - added_tokens`.
+    fn added_tokens(&self) -> usize;
 }
 
 /// Reading and checking the columns of rows: all pass 1 needs.
 #[derive(Debug, Clone)]
 pub struct RowReader {
-    /// Column names.
+    /// Column names (`--column` and defaults).
     pub columns: Columns,
+    /// Per dataset, the names detected at plan time (datasets not listed
+    /// read `columns`).
+    pub detected: Vec<(Dataset, Columns)>,
     /// The GPT-OSS filter and cleaning.
     pub gpt_oss: bool,
 }
@@ -37,6 +46,10 @@ pub struct RecordBuilder {
     pub rows: RowReader,
     /// The token counter.
     pub length: Arc<dyn TokenLength>,
+    /// How `thinking` is written.
+    pub thinking: Thinking,
+    /// Training's length filter: counted, and applied when `drop` is set.
+    pub lengths: LengthRule,
 }
 
 /// One built record inside a [`BuiltBatch`].
@@ -48,6 +61,11 @@ pub struct BuiltRecord {
     pub level: u32,
     /// Its token_length.
     pub tokens: u64,
+    /// Whether training's length filter keeps it.
+    pub fit: Fit,
+    /// Whether its line is in the batch's data (false: dropped as over
+    /// length, set aside with the rejected rows).
+    pub kept: bool,
 }
 
 /// The output of one batch: encoded lines back to back.
@@ -164,6 +182,14 @@ impl OnError {
 }
 
 impl RowReader {
+    /// The columns read from `dataset`'s rows.
+    pub fn columns_for(&self, dataset: Dataset) -> &Columns {
+        self.detected
+            .iter()
+            .find(|(d, _)| *d == dataset)
+            .map_or(&self.columns, |(_, c)| c)
+    }
+
     /// Pass 1: index the rows of a sampled `dataset`'s batch. Every column
     /// pass 2 needs is checked here, so a row that fails is never picked.
     pub fn index_batch(
@@ -208,7 +234,7 @@ impl RowReader {
     /// The columns [`RowReader::fields`] reads from a row of `dataset`, in
     /// the order [`ValueSpans`] keeps them, without repeats.
     pub fn needed_columns(&self, dataset: Dataset) -> Vec<String> {
-        let c = &self.columns;
+        let c = self.columns_for(dataset);
         let mut names = vec![
             c.question.as_str(),
             &c.response,
@@ -235,7 +261,7 @@ impl RowReader {
         line: &TopLevel<'a>,
         at: &dyn Fn() -> Location,
     ) -> Result<Option<Fields<'a>>, RowError> {
-        let c = &self.columns;
+        let c = self.columns_for(dataset);
         let question = line.required_str(&c.question, at)?;
         if self.gpt_oss && format::gpt_oss_drops(question) {
             return Ok(None);
@@ -309,11 +335,25 @@ impl RecordBuilder {
                 self.build_row(dataset, line, at, &mut out.data)
             });
             match on_error.settle(kept, batch.line(i), &mut out.rejected)? {
-                Some(Some(tokens)) => out.records.push(BuiltRecord {
-                    end: out.data.len(),
-                    level,
-                    tokens,
-                }),
+                Some(Some((tokens, train_len))) => {
+                    let fit = self.lengths.judge(train_len);
+                    let kept = !(self.lengths.drop && fit != Fit::Fits);
+                    if !kept {
+                        out.data.truncate(mark);
+                        out.rejected.push(Rejected {
+                            at: location(&batch.path, batch.lines[i].line_no),
+                            reason: self.lengths.reason(train_len).unwrap_or_default(),
+                            text: batch.line(i).to_vec(),
+                        });
+                    }
+                    out.records.push(BuiltRecord {
+                        end: out.data.len(),
+                        level,
+                        tokens,
+                        fit,
+                        kept,
+                    });
+                }
                 Some(None) => out.dropped += 1,
                 None => out.data.truncate(mark),
             }
@@ -321,13 +361,15 @@ impl RecordBuilder {
         Ok(out)
     }
 
+    /// Build one row's record into `out`: its token_length and training
+    /// length, or `None` when the GPT-OSS filter drops it.
     fn build_row(
         &self,
         dataset: Dataset,
         line: &TopLevel<'_>,
         at: &dyn Fn() -> Location,
         out: &mut Vec<u8>,
-    ) -> Result<Option<u64>, RowError> {
+    ) -> Result<Option<(u64, u64)>, RowError> {
         let Some(f) = self.rows.fields(dataset, line, at)? else {
             return Ok(None);
         };
@@ -357,7 +399,8 @@ impl RecordBuilder {
             messages,
             token_length: tokens,
         };
-        format::push_record_line(out, &record);
-        Ok(Some(tokens as u64))
+        format::push_record_line_with(out, &record, self.thinking);
+        let train_len = tokens.saturating_sub(self.length.added_tokens());
+        Ok(Some((tokens as u64, train_len as u64)))
     }
 }

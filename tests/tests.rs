@@ -13,4 +13,5 @@ mod shard;
 mod stats;
 mod synth;
 mod tokens;
+mod training;
 mod util;

@@ -10,7 +10,8 @@ use crate::cmd::progress::Stderr;
 use crate::cmd::values::parse_bool;
 use crate::columns::Columns;
 use crate::error::UsageError;
-use crate::format::parse_cut_sizes;
+use crate::format::{parse_cut_sizes, LengthRule, Thinking, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
+use crate::mix::pass2::Tally;
 use crate::mix::{MixOptions, MixOutcome, DEFAULT_SEED};
 use crate::read::open::Compression;
 use crate::records::OnError;
@@ -75,6 +76,23 @@ pub struct MixArgs {
     /// aside in `training_mix/rejected.jsonl` and counts them.
     #[arg(long, value_enum, default_value_t = OnError::Fail)]
     pub on_error: OnError,
+    /// The turns' `thinking` key: `keep` (the notebook's bytes) or
+    /// `omit-empty` (only on turns with reasoning text; instructlab-training
+    /// treats any non-null `thinking` as reasoning).
+    #[arg(long, value_enum, default_value_t = Thinking::Keep)]
+    pub thinking: Thinking,
+    /// Training's max_seq_len: records of this many training tokens or
+    /// more are counted (and dropped with --drop-over-length).
+    #[arg(long, env = "MAX_SEQ_LEN", default_value_t = DEFAULT_MAX_SEQ_LEN)]
+    pub max_seq_len: u64,
+    /// Training's minimum length: shorter records are counted (and
+    /// dropped with --drop-over-length).
+    #[arg(long, default_value_t = DEFAULT_MIN_LEN)]
+    pub min_len: u64,
+    /// Remove the records training would drop from the cuts (they go to
+    /// training_mix/rejected.jsonl with their reason); default: only count.
+    #[arg(long)]
+    pub drop_over_length: bool,
 }
 
 impl MixArgs {
@@ -92,6 +110,12 @@ impl MixArgs {
         options.memory_limit = self.memory_limit;
         options.compress = self.compress;
         options.on_error = self.on_error;
+        options.thinking = self.thinking;
+        options.lengths = LengthRule {
+            max_seq_len: self.max_seq_len,
+            min_len: self.min_len,
+            drop: self.drop_over_length,
+        };
         Ok(options)
     }
 }
@@ -122,10 +146,11 @@ pub fn print_summary(outcome: &MixOutcome) -> std::io::Result<()> {
         for (dataset, tally) in &cut.datasets {
             let _ = writeln!(
                 text,
-                "  {:<22} {:>10} samples {:>14} tokens",
+                "  {:<22} {:>10} samples {:>14} tokens{}",
                 dataset.folder(),
                 tally.samples,
-                tally.tokens
+                tally.tokens,
+                over_length_note(tally, outcome.lengths.drop)
             );
         }
     }
@@ -142,5 +167,37 @@ pub fn print_summary(outcome: &MixOutcome) -> std::io::Result<()> {
             cut.n, total.tokens, total.samples
         );
     }
+    let dropping = outcome.lengths.drop;
+    for cut in &outcome.cuts {
+        let total = cut.total();
+        if total.too_long + total.too_short > 0 {
+            let _ = writeln!(
+                text,
+                "cut {}x: training (max_seq_len {}, min_len {}) {} {} too long, {} too short",
+                cut.n,
+                outcome.lengths.max_seq_len,
+                outcome.lengths.min_len,
+                if dropping {
+                    "would drop; removed here:"
+                } else {
+                    "drops"
+                },
+                total.too_long,
+                total.too_short
+            );
+        }
+    }
     std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
+}
+
+/// `, N too long / M too short` after a dataset's line, when any.
+fn over_length_note(tally: &Tally, dropped: bool) -> String {
+    if tally.too_long + tally.too_short == 0 {
+        return String::new();
+    }
+    let verb = if dropped { "dropped" } else { "training drops" };
+    format!(
+        "  ({verb}: {} too long, {} too short)",
+        tally.too_long, tally.too_short
+    )
 }

@@ -1,8 +1,10 @@
 //! `knowmix stats`: what is in a JSONL mix or a step-03 folder. For
 //! records: count, bytes and tokens per `metadata.dataset`, and the
 //! min / median / p95 / max of `token_length` (read, or counted with
-//! `--tokenizer`). For a step-03 folder: rows, distinct raw documents and
-//! summaries per dataset (grouped on disk with [`crate::select::walk_groups`]),
+//! `--tokenizer`), and how many records training's length filter drops
+//! (`--max-seq-len`, `--min-len`). For a step-03 folder, read as `mix`
+//! reads it (`--column`, detected names, `--gpt-oss`): rows, distinct raw
+//! documents and summaries per dataset (grouped on disk with [`crate::select::walk_groups`]),
 //! and which cut sizes `mix` could write.
 
 use std::collections::BTreeMap;
@@ -17,7 +19,9 @@ use serde_json::{json, Value};
 use super::tokens::{with_parsed, RecordCounter, Template};
 use crate::chat_record;
 use crate::columns::Columns;
-use crate::format::{parse_cut_sizes, Dataset};
+use crate::format::{
+    gpt_oss_drops, parse_cut_sizes, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
+};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::{step03, LineBatch};
 use crate::select::{self, GroupStats, Sampler};
@@ -64,15 +68,38 @@ pub struct Args {
     /// Memory for grouping before sorting on disk (e.g. 256MiB).
     #[arg(long, default_value = "256MiB", value_parser = crate::size::parse_size)]
     pub memory_limit: u64,
+    /// Training's max_seq_len: records of this many training tokens or more
+    /// are counted as too long.
+    #[arg(long, env = "MAX_SEQ_LEN", default_value_t = DEFAULT_MAX_SEQ_LEN)]
+    pub max_seq_len: u64,
+    /// Training's minimum length: shorter records are counted as too short.
+    #[arg(long, default_value_t = DEFAULT_MIN_LEN)]
+    pub min_len: u64,
+    /// Tokens in token_length that training's length does not have (the
+    /// post-processor's BOS: 1 for Llama 3, 0 for gpt-oss); default: the
+    /// --tokenizer's, else 1 (the default tokenizer, Llama 3.1).
+    #[arg(long)]
+    pub added_tokens: Option<u64>,
+    /// Step-03 folder: map a logical column, as `mix --column`.
+    #[arg(long = "column", value_name = "NAME=COLUMN")]
+    pub columns: Vec<String>,
+    /// Step-03 folder: apply the GPT-OSS filter, as `mix --gpt-oss`.
+    #[arg(long = "gpt-oss", env = "SAVE_GPT_OSS_FORMAT", value_parser = crate::cmd::values::parse_bool,
+          num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub gpt_oss: bool,
 }
 
-/// Records, bytes and tokens of one group.
-#[derive(Debug, Clone, Copy, Default)]
+/// Records, bytes and tokens of one group, its token lengths, and what
+/// training's length filter drops.
+#[derive(Debug, Clone, Default)]
 struct Tally {
     records: u64,
     bytes: u64,
     tokens: u64,
     without_tokens: u64,
+    too_long: u64,
+    too_short: u64,
+    lengths: Vec<u32>,
 }
 
 impl Tally {
@@ -81,10 +108,22 @@ impl Tally {
         self.bytes += other.bytes;
         self.tokens += other.tokens;
         self.without_tokens += other.without_tokens;
+        self.too_long += other.too_long;
+        self.too_short += other.too_short;
+        self.lengths.extend_from_slice(&other.lengths);
     }
 
-    fn to_json(self) -> Value {
-        json!({"records": self.records, "bytes": self.bytes, "tokens": self.tokens, "without_token_length": self.without_tokens})
+    fn to_json(&mut self, rule: &LengthRule) -> Value {
+        self.lengths.sort_unstable();
+        json!({
+            "records": self.records, "bytes": self.bytes, "tokens": self.tokens,
+            "without_token_length": self.without_tokens,
+            "token_length": percentiles(&self.lengths),
+            "over_length": {
+                "max_seq_len": rule.max_seq_len, "min_len": rule.min_len,
+                "too_long": self.too_long, "too_short": self.too_short,
+            },
+        })
     }
 }
 
@@ -92,7 +131,13 @@ impl Tally {
 #[derive(Default)]
 struct BatchStats {
     datasets: BTreeMap<String, Tally>,
-    lengths: Vec<u32>,
+}
+
+/// Training's length rule, and what token_length has beyond training's length.
+#[derive(Debug, Clone, Copy)]
+struct Training {
+    rule: LengthRule,
+    added: u64,
 }
 
 /// Run `knowmix stats`.
@@ -108,10 +153,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(spec) => Some(RecordCounter::load(spec, Template::Chat, args.field.clone())?.0),
         None => None,
     };
-    super::block_on(record_stats(args, counter.map(Arc::new)))
+    let training = Training {
+        rule: LengthRule {
+            max_seq_len: args.max_seq_len,
+            min_len: args.min_len,
+            drop: false,
+        },
+        added: args
+            .added_tokens
+            .or_else(|| counter.as_ref().map(RecordCounter::added_tokens))
+            .unwrap_or(1),
+    };
+    super::block_on(record_stats(args, counter.map(Arc::new), training))
 }
 
-fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Result<BatchStats> {
+fn batch_stats(
+    batch: &LineBatch,
+    counter: Option<&RecordCounter>,
+    training: Training,
+) -> anyhow::Result<BatchStats> {
     let mut out = BatchStats::default();
     for i in 0..batch.len() {
         let (dataset, tokens) = with_parsed(batch, i, |line, at| {
@@ -130,7 +190,12 @@ fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Re
         match tokens {
             Some(n) => {
                 tally.tokens += n;
-                out.lengths.push(u32::try_from(n).unwrap_or(u32::MAX));
+                tally.lengths.push(u32::try_from(n).unwrap_or(u32::MAX));
+                match training.rule.judge(n.saturating_sub(training.added)) {
+                    Fit::Fits => {}
+                    Fit::TooLong => tally.too_long += 1,
+                    Fit::TooShort => tally.too_short += 1,
+                }
             }
             None => tally.without_tokens += 1,
         }
@@ -138,11 +203,15 @@ fn batch_stats(batch: &LineBatch, counter: Option<&RecordCounter>) -> anyhow::Re
     Ok(out)
 }
 
-async fn record_stats(args: Args, counter: Option<Arc<RecordCounter>>) -> anyhow::Result<()> {
+async fn record_stats(
+    args: Args,
+    counter: Option<Arc<RecordCounter>>,
+    training: Training,
+) -> anyhow::Result<()> {
     let pool = WorkerPool::new(super::threads(args.threads, false));
     let (batches, reader) = spawn_reader(super::inputs_or_stdin(&args.paths), pool.threads() * 2);
     let mut per_batch = pool.map_ordered(batches, move |batch| {
-        batch_stats(&batch, counter.as_deref())
+        batch_stats(&batch, counter.as_deref(), training)
     });
     let mut total = BatchStats::default();
     while let Some(batch) = per_batch.next().await {
@@ -150,16 +219,20 @@ async fn record_stats(args: Args, counter: Option<Arc<RecordCounter>>) -> anyhow
         for (name, tally) in &batch.datasets {
             total.datasets.entry(name.clone()).or_default().add(tally);
         }
-        total.lengths.extend_from_slice(&batch.lengths);
     }
     reader.await.context("reader task failed")??;
-    total.lengths.sort_unstable();
     let mut all = Tally::default();
     total.datasets.values().for_each(|t| all.add(t));
+    let rule = &training.rule;
+    let mut total_json = all.to_json(rule);
+    let token_length = total_json["token_length"].take();
+    if let Some(o) = total_json.as_object_mut() {
+        o.remove("token_length");
+    }
     let report = json!({
-        "total": all.to_json(),
-        "datasets": total.datasets.iter().map(|(k, t)| (k.clone(), t.to_json())).collect::<serde_json::Map<_, _>>(),
-        "token_length": percentiles(&total.lengths),
+        "total": total_json,
+        "datasets": total.datasets.iter_mut().map(|(k, t)| (k.clone(), t.to_json(rule))).collect::<serde_json::Map<_, _>>(),
+        "token_length": token_length,
     });
     print_report(&report, args.json)
 }
@@ -182,6 +255,8 @@ fn percentiles(sorted: &[u32]) -> Value {
 
 async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
     let found = step03::discover(&dir)?;
+    let given = Columns::with_mappings(&args.columns)?;
+    let detected = crate::columns::detect(&given, &found)?;
     let pool = WorkerPool::new(super::threads(args.threads, false));
     let spill = tempfile::Builder::new()
         .prefix("knowmix-stats-")
@@ -190,12 +265,21 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
     let mut datasets = serde_json::Map::new();
     let mut means = Vec::new();
     for files in &found.datasets {
+        let columns = detected
+            .iter()
+            .find(|(d, _)| *d == files.dataset)
+            .map_or_else(|| given.clone(), |(_, c)| c.clone());
+        let reading = Reading {
+            columns: Arc::new(columns),
+            gpt_oss: args.gpt_oss,
+        };
         let (rows, bytes, stats) = group_dataset(
             &pool,
             files.dataset,
             &files.files,
             spill.path(),
             args.memory_limit,
+            reading,
         )
         .await?;
         if files.dataset.is_sampled() {
@@ -221,15 +305,23 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
     print_report(&report, args.json)
 }
 
-/// Rows, bytes and grouping counts of one step-03 dataset.
+/// How a step-03 dataset's rows are read, as `mix` reads them.
+struct Reading {
+    columns: Arc<Columns>,
+    gpt_oss: bool,
+}
+
+/// Rows, bytes and grouping counts of one step-03 dataset (rows the
+/// GPT-OSS filter drops are counted as rows but not grouped, as in `mix`).
 async fn group_dataset(
     pool: &WorkerPool,
     dataset: Dataset,
     files: &[PathBuf],
     spill: &Path,
     memory: u64,
+    reading: Reading,
 ) -> anyhow::Result<(u64, u64, GroupStats)> {
-    let columns = Arc::new(Columns::default());
+    let Reading { columns, gpt_oss } = reading;
     let sampler = Sampler::new(0);
     let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
     let mut entries = pool.map_ordered(batches, move |batch| {
@@ -241,12 +333,15 @@ async fn group_dataset(
         let entries: Result<Vec<_>, _> = (0..batch.len())
             .map(|i| {
                 with_parsed(&batch, i, |line, at| {
+                    if gpt_oss && gpt_oss_drops(line.required_str(&columns.question, at)?) {
+                        return Ok(None);
+                    }
                     let raw = line.required_str(columns.raw_for(dataset), at)?;
-                    Ok(sampler.entry(
+                    Ok(Some(sampler.entry(
                         raw,
                         line.required_str(&columns.document, at)?,
                         batch.first_row + i as u64,
-                    ))
+                    )))
                 })
             })
             .collect();
@@ -257,7 +352,7 @@ async fn group_dataset(
     while let Some(batch) = entries.next().await {
         let (batch_bytes, batch_entries) = batch?;
         bytes += batch_bytes;
-        for entry in batch_entries {
+        for entry in batch_entries.into_iter().flatten() {
             sorter
                 .push(entry)
                 .context("cannot spill the grouping index")?;

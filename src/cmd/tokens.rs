@@ -100,6 +100,11 @@ impl RecordCounter {
         Ok((counter, description))
     }
 
+    /// The tokens the tokenizer's post-processor adds to one sequence.
+    pub fn added_tokens(&self) -> u64 {
+        self.length.added_tokens() as u64
+    }
+
     /// The token count of one parsed record.
     pub fn count(
         &self,

@@ -4,6 +4,7 @@
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 
+use crate::format::Thinking;
 use crate::read::open::Compression;
 use crate::records::OnError;
 use crate::synth;
@@ -17,6 +18,20 @@ impl ValueEnum for OnError {
             OnError::Fail => PossibleValue::new("fail").help("stop at the first bad row"),
             OnError::Skip => {
                 PossibleValue::new("skip").help("set bad rows aside in rejected.jsonl")
+            }
+        })
+    }
+}
+
+impl ValueEnum for Thinking {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Thinking::Keep, Thinking::OmitEmpty]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Thinking::Keep => PossibleValue::new("keep").help("always (the notebook's bytes)"),
+            Thinking::OmitEmpty => {
+                PossibleValue::new("omit-empty").help("only with reasoning text")
             }
         })
     }

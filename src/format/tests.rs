@@ -220,6 +220,56 @@ fn record_line_field_order_and_encoding() {
 }
 
 #[test]
+fn omit_empty_thinking_writes_only_reasoning_text() {
+    let turns = |thinking| {
+        [
+            Turn {
+                role: "user",
+                content: "u",
+                thinking: None,
+            },
+            Turn {
+                role: "assistant",
+                content: "a",
+                thinking,
+            },
+        ]
+    };
+    let line = |thinking, mode| {
+        let record = OutputRecord {
+            question: "q",
+            document_outline: "o",
+            raw_document: "r",
+            document: "d",
+            messages: turns(thinking),
+            token_length: 1,
+        };
+        let mut out = Vec::new();
+        push_record_line_with(&mut out, &record, mode);
+        String::from_utf8(out).unwrap()
+    };
+    let messages =
+        |l: String| l[l.find("\"messages\"").unwrap()..l.find(",\"metadata").unwrap()].to_owned();
+    assert_eq!(
+        messages(line(Some(""), Thinking::OmitEmpty)),
+        r#""messages":[{"role":"user","content":"u"},{"role":"assistant","content":"a"}]"#
+    );
+    assert_eq!(
+        messages(line(None, Thinking::OmitEmpty)),
+        r#""messages":[{"role":"user","content":"u"},{"role":"assistant","content":"a"}]"#
+    );
+    assert_eq!(
+        messages(line(Some("why"), Thinking::OmitEmpty)),
+        r#""messages":[{"role":"user","content":"u"},{"role":"assistant","content":"a","thinking":"why"}]"#
+    );
+    // Keep is the notebook's bytes, and what push_record_line writes.
+    assert_eq!(
+        messages(line(Some(""), Thinking::Keep)),
+        r#""messages":[{"role":"user","content":"u","thinking":null},{"role":"assistant","content":"a","thinking":""}]"#
+    );
+}
+
+#[test]
 fn record_line_parses_back_to_the_same_values() {
     let record = OutputRecord {
         question: "q\u{7f}",

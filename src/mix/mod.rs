@@ -55,6 +55,9 @@ pub async fn run_plan(plan: Plan) -> anyhow::Result<MixOutcome> {
         .with_context(|| format!("{}: cannot create a work folder", setup.dir.display()))?;
     let work = Work::temporary(work_dir.path());
     let (planned, tokenizer) = plan_in(&plan, &work, setup.prepared)?;
+    // The columns detected at plan time are the ones every stage reads.
+    let mut plan = plan;
+    plan.options.detected_columns = planned.options.detected_columns.clone();
     let (indexed, (tokenizer, built_in)) = tokio::try_join!(
         shard::index::index_planned(&planned, &work, 0, &plan),
         build_tokenizer(tokenizer),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::columns::Columns;
 use crate::error::UsageError;
+use crate::format::{Dataset, LengthRule, Thinking};
 use crate::observe::Observer;
 use crate::read::open::Compression;
 use crate::records::OnError;
@@ -51,6 +52,18 @@ pub struct MixOptions {
     pub on_error: OnError,
     /// Rewrite cuts even when the manifest says they are up to date.
     pub force: bool,
+    /// How the turns' `thinking` key is written.
+    #[serde(default)]
+    pub thinking: Thinking,
+    /// Training's length filter: counted per cut and dataset; applied when
+    /// its `drop` is set.
+    #[serde(default)]
+    pub lengths: LengthRule,
+    /// Per dataset, the columns read: `columns` with the names not set by
+    /// `--column` detected at plan time ([`crate::columns::detect`]);
+    /// empty until planned.
+    #[serde(default)]
+    pub detected_columns: Vec<(Dataset, Columns)>,
 }
 
 impl MixOptions {
@@ -72,6 +85,9 @@ impl MixOptions {
             compress: Compression::None,
             on_error: OnError::Fail,
             force: false,
+            thinking: Thinking::Keep,
+            lengths: LengthRule::default(),
+            detected_columns: Vec::new(),
         }
     }
 
@@ -89,6 +105,12 @@ impl MixOptions {
             return Err(UsageError(
                 "QA_PER_DOC / --qa-per-doc must be at least 1".into(),
             ));
+        }
+        if self.lengths.max_seq_len <= self.lengths.min_len {
+            return Err(UsageError(format!(
+                "MAX_SEQ_LEN / --max-seq-len ({}) must be above --min-len ({})",
+                self.lengths.max_seq_len, self.lengths.min_len
+            )));
         }
         Ok(Plan {
             threads: crate::pipeline::resolve_threads(self.threads),
@@ -136,6 +158,12 @@ impl Plan {
     /// The file name of cut `n` under this plan's `--compress`.
     pub fn cut_file(&self, n: u32) -> String {
         format!("{}{}", crate::format::cut_file_name(n), self.compress.suffix())
+    }
+
+    /// Whether rows are set aside in `rejected.jsonl` (bad rows under
+    /// `--on-error skip`, over-length records under `--drop-over-length`).
+    pub fn sets_aside(&self) -> bool {
+        self.on_error == OnError::Skip || self.lengths.drop
     }
 
     /// Sort buffer bytes for one sorter (two sorters may be live at once).

@@ -15,25 +15,41 @@ use futures::StreamExt;
 use super::options::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
-use crate::format::Dataset;
+use crate::format::{Dataset, Fit, LengthRule};
 use crate::observe::Meter;
 use crate::pipeline::{spawn_part_reader, spawn_pick_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::read::open::Compression;
 use crate::read::part::Part;
 use crate::read::LineBatch;
-use crate::records::{BuiltBatch, RecordBuilder};
+use crate::records::{BuiltBatch, BuiltRecord, RecordBuilder};
 use crate::select::Pick;
 use crate::spill::Sorted;
 use crate::write::OutputFile;
 use xxhash_rust::xxh3::Xxh3Default as Xxh3;
 
-/// Samples and tokens of one dataset in one cut.
+/// Samples and tokens of one dataset in one cut, and how many of its
+/// records training's length filter drops.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
-    /// Records.
+    /// Records written.
     pub samples: u64,
-    /// Sum of token_length.
+    /// Sum of token_length of the records written.
     pub tokens: u64,
+    /// Records at or over `max_seq_len` (written unless dropped).
+    #[serde(default)]
+    pub too_long: u64,
+    /// Records under `min_len` (written unless dropped).
+    #[serde(default)]
+    pub too_short: u64,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.samples += other.samples;
+        self.tokens += other.tokens;
+        self.too_long += other.too_long;
+        self.too_short += other.too_short;
+    }
 }
 
 /// One written cut.
@@ -54,12 +70,26 @@ pub struct CutResult {
 impl CutResult {
     /// Totals over datasets.
     pub fn total(&self) -> Tally {
-        self.datasets
-            .iter()
-            .fold(Tally::default(), |t, (_, d)| Tally {
-                samples: t.samples + d.samples,
-                tokens: t.tokens + d.tokens,
-            })
+        let mut total = Tally::default();
+        for (_, d) in &self.datasets {
+            total += *d;
+        }
+        total
+    }
+}
+
+impl Tally {
+    /// Count one record of the cut.
+    fn count(&mut self, record: &BuiltRecord) {
+        if record.kept {
+            self.samples += 1;
+            self.tokens += record.tokens;
+        }
+        match record.fit {
+            Fit::Fits => {}
+            Fit::TooLong => self.too_long += 1,
+            Fit::TooShort => self.too_short += 1,
+        }
     }
 }
 
@@ -72,6 +102,8 @@ pub struct Outcome {
     pub dropped: BTreeMap<Dataset, u64>,
     /// Rows read, per dataset.
     pub rows: BTreeMap<Dataset, u64>,
+    /// Training's length rule the tallies were counted under.
+    pub lengths: LengthRule,
 }
 
 /// What pass 2 works with.
@@ -111,7 +143,10 @@ impl Pass2<'_> {
     ) -> anyhow::Result<Outcome> {
         let feasible: Vec<u32> = targets.iter().map(|(n, _)| *n).collect();
         let mut cuts = OpenCuts::create(targets)?;
-        let mut outcome = Outcome::default();
+        let mut outcome = Outcome {
+            lengths: self.plan.lengths,
+            ..Outcome::default()
+        };
         let mut selections: BTreeMap<Dataset, Selection> =
             selections.into_iter().map(|s| (s.dataset, s)).collect();
         // Picks are drawn for the largest requested cut; rows beyond the
@@ -293,8 +328,7 @@ impl OpenCuts {
             // Common case: the whole batch goes to this cut; skip the copy.
             let all_kept = batch.records.iter().all(|r| r.level < n);
             for record in batch.records.iter().filter(|r| r.level < n) {
-                tally.samples += 1;
-                tally.tokens += record.tokens;
+                tally.count(record);
             }
             if !all_kept {
                 for record in &batch.records {

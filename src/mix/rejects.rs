@@ -1,11 +1,12 @@
-//! Where `--on-error skip` puts bad rows: each one streamed, with its file,
-//! line and reason, to `training_mix/rejected.jsonl` (an [`OutputFile`], so
-//! it appears whole or not at all), and counted per file for the summary
-//! and the manifest. Under `--on-error fail` nothing is written.
+//! Where `--on-error skip` puts bad rows (and `--drop-over-length` the
+//! records training would drop): each one streamed, with its file, line and
+//! reason, to `training_mix/rejected.jsonl` (an [`OutputFile`], so it
+//! appears whole or not at all), and counted per file for the summary and
+//! the manifest. Otherwise nothing is written.
 
 use serde_json::{json, Value};
 
-use crate::records::{OnError, Rejected};
+use crate::records::Rejected;
 use crate::write::OutputFile;
 
 /// Rejected rows of one run.
@@ -18,11 +19,13 @@ pub struct Rejects {
 }
 
 impl Rejects {
-    /// Start `dir/rejected.jsonl` when the policy is skip.
-    pub fn new(dir: &std::path::Path, on_error: OnError) -> anyhow::Result<Self> {
-        let out = match on_error {
-            OnError::Skip => Some(OutputFile::create(&dir.join("rejected.jsonl"), None)?),
-            OnError::Fail => None,
+    /// Start `dir/rejected.jsonl` when rows are set aside
+    /// ([`crate::mix::Plan::sets_aside`]).
+    pub fn new(dir: &std::path::Path, sets_aside: bool) -> anyhow::Result<Self> {
+        let out = if sets_aside {
+            Some(OutputFile::create(&dir.join("rejected.jsonl"), None)?)
+        } else {
+            None
         };
         Ok(Rejects {
             out,

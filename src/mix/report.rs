@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::options::Plan;
 use super::pass1::Selection;
-use super::pass2::Outcome;
-use crate::format::Dataset;
+use super::pass2::{Outcome, Tally};
+use crate::format::{Dataset, LengthRule};
 use crate::shard::PlannedDataset;
 
 /// Which cuts can be written.
@@ -110,8 +110,10 @@ impl Manifest {
                     "xxh3_128": c.digest,
                     "samples": total.samples,
                     "tokens": total.tokens,
+                    "over_length": over_length(&plan.lengths, &total),
                     "datasets": c.datasets.iter().map(|(d, t)| json!({
                         "dataset": d.folder(), "samples": t.samples, "tokens": t.tokens,
+                        "over_length": over_length(&plan.lengths, t),
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -124,7 +126,12 @@ impl Manifest {
                 "cut_sizes": plan.cuts,
                 "qa_per_doc": plan.qa_per_doc,
                 "gpt_oss": plan.gpt_oss,
-                "columns": serde_json::to_value(column_map(plan)).unwrap_or(Value::Null),
+                "columns": serde_json::to_value(column_map(&plan.columns)).unwrap_or(Value::Null),
+                "dataset_columns": detected_columns(plan),
+                "thinking": plan.thinking,
+                "max_seq_len": plan.lengths.max_seq_len,
+                "min_len": plan.lengths.min_len,
+                "drop_over_length": plan.lengths.drop,
             },
             "tokenizer": tokenizer,
             "summaries_per_raw_document": feasibility.means.iter().map(|(d, m)| json!({
@@ -161,18 +168,31 @@ impl Manifest {
     }
 }
 
-fn column_map(plan: &Plan) -> std::collections::BTreeMap<&'static str, String> {
-    let c = &plan.columns;
-    [
-        ("question", &c.question),
-        ("response", &c.response),
-        ("document", &c.document),
-        ("raw_document", &c.raw_document),
-        ("base_document", &c.base_document),
-        ("document_outline", &c.document_outline),
-        ("reasoning", &c.reasoning),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k, v.clone()))
-    .collect()
+/// A tally's `over_length` entry: what training's length filter drops.
+fn over_length(rule: &LengthRule, tally: &Tally) -> Value {
+    json!({
+        "max_seq_len": rule.max_seq_len,
+        "min_len": rule.min_len,
+        "too_long": tally.too_long,
+        "too_short": tally.too_short,
+    })
+}
+
+fn column_map(
+    columns: &crate::columns::Columns,
+) -> std::collections::BTreeMap<&'static str, String> {
+    columns
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect()
+}
+
+/// The columns read per dataset (detected at plan time).
+fn detected_columns(plan: &Plan) -> Value {
+    plan.detected_columns
+        .iter()
+        .map(|(d, c)| (d.folder().to_owned(), json!(column_map(c))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }

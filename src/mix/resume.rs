@@ -1,7 +1,9 @@
 //! Rerunning `mix` without redoing work. The manifest records a fingerprint
 //! of everything that decides the bytes of a cut — every input file's path,
 //! size and mtime, the seed, QA per summary, the GPT-OSS option, the column
-//! names, the error policy, the tokenizer files' sha256 and the knowmix
+//! names, the error policy, the `thinking` mode, training's length rule
+//! (its counts are in the manifest; with `--drop-over-length` it decides
+//! bytes), the tokenizer files' sha256 and the knowmix
 //! version (cut sizes are not in it: cut N's bytes depend on N alone) — and
 //! each cut file's size and xxh3-128. A cut whose file and manifest entry
 //! match under the same fingerprint is up to date. The manifest is written
@@ -45,6 +47,8 @@ pub fn fingerprint(plan: &Plan, found: &Discovery, tokenizer_files: &Value) -> S
         "gpt_oss": plan.gpt_oss,
         "columns": format!("{:?}", plan.columns),
         "on_error": format!("{:?}", plan.on_error),
+        "thinking": format!("{:?}", plan.thinking),
+        "lengths": format!("{:?}", plan.lengths),
         "tokenizer": tokenizer_files,
     });
     let mut hasher = Xxh3Default::new();

@@ -92,14 +92,17 @@ pub(crate) async fn emit_planned(
         .filter(|n| !leave_out.contains(n))
         .map(|&n| (n, work.part(shard, n)))
         .collect();
-    let mut rejects = Rejects::new(&dir, run.on_error)?;
+    let mut rejects = Rejects::new(&dir, run.sets_aside())?;
     let pool = WorkerPool::new(run.threads);
     let builder = Arc::new(RecordBuilder {
         rows: RowReader {
             columns: run.columns.clone(),
+            detected: run.detected_columns.clone(),
             gpt_oss: run.gpt_oss,
         },
         length: tokenizer.length.clone(),
+        thinking: run.thinking,
+        lengths: run.lengths,
     });
     let inputs = shard_inputs(plan, shard);
     let progress = run.observer.meter("write", None);

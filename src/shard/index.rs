@@ -54,9 +54,10 @@ pub(crate) async fn index_planned(
     let pool = WorkerPool::new(run.threads);
     let rows = Arc::new(RowReader {
         columns: run.columns.clone(),
+        detected: run.detected_columns.clone(),
         gpt_oss: run.gpt_oss,
     });
-    let mut rejects = Rejects::new(&dir, run.on_error)?;
+    let mut rejects = Rejects::new(&dir, run.sets_aside())?;
     let total = plan.sampled().map(|d| d.shard_bytes(shard)).sum();
     let progress = run.observer.meter("index", total);
     let mut datasets = Vec::new();

@@ -21,7 +21,6 @@ use crate::mix::pass2::{CutResult, Outcome, Tally};
 use crate::mix::report::Manifest;
 use crate::mix::Plan;
 use crate::read::open::Compression;
-use crate::records::OnError;
 use crate::write::OutputFile;
 
 /// Merge the parts of the plan in `work` into `output`.
@@ -66,6 +65,7 @@ impl Merge<'_> {
             crate::write::remove_stale_partials(&dir);
         }
         let mut outcome = sum_tallies(&emitted);
+        outcome.lengths = self.run.lengths;
         let (mut outputs, mut results) = (Vec::new(), Vec::new());
         for (i, cut) in emitted[0].cuts.iter().enumerate() {
             let target = dir.join(format!(
@@ -144,7 +144,7 @@ impl Merge<'_> {
         &self,
         dir: &Path,
     ) -> anyhow::Result<Option<(OutputFile, Vec<(String, u64)>)>> {
-        if self.run.on_error != OnError::Skip {
+        if !self.run.sets_aside() {
             return Ok(None);
         }
         let indexed = all_done(self.plan, self.work)?;
@@ -234,8 +234,7 @@ fn sum_parts(parts: &[&CutResult]) -> CutResult {
     for part in parts {
         sum.bytes += part.bytes;
         for ((_, total), (_, t)) in sum.datasets.iter_mut().zip(&part.datasets) {
-            total.samples += t.samples;
-            total.tokens += t.tokens;
+            *total += *t;
         }
     }
     sum

@@ -65,6 +65,9 @@ impl Runner {
 /// Why a stage cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
+    /// Column names could not be detected.
+    #[error(transparent)]
+    Columns(#[from] crate::columns::DetectError),
     /// No `plan.json` in the work folder.
     #[error("{}: no plan.json; run `knowmix shard plan --work {}` first", work.display(), work.display())]
     NoPlan {

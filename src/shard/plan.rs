@@ -154,14 +154,19 @@ pub fn plan(
 
 /// The plan for `found`, split `shards` ways.
 pub fn make(
-    options: &Plan,
+    run: &Plan,
     found: &Discovery,
     tokenizer: &PreparedTokenizer,
     shards: u32,
 ) -> Result<ShardPlan, StageError> {
     let files = tokenizer.files_manifest();
-    let mix_fingerprint = crate::mix::fingerprint(options, found, &files);
+    let mix_fingerprint = crate::mix::fingerprint(run, found, &files);
     let datasets = split(found, shards)?;
+    let mut options = run.options.clone();
+    options.detected_columns = crate::columns::detect(&options.columns, found)?;
+    for line in crate::columns::describe(&options.detected_columns) {
+        run.log(&line);
+    }
     let split_json = serde_json::to_string(&datasets).expect("serialisable");
     let fingerprint = format!(
         "{:032x}",
@@ -172,7 +177,7 @@ pub fn make(
         fingerprint,
         mix_fingerprint,
         shards,
-        options: options.options.clone(),
+        options,
         tokenizer: serde_json::json!({
             "source": tokenizer.description(),
             "files": files,

@@ -47,6 +47,8 @@ impl LoadedTokenizer {
 pub struct ChatTokenLength {
     template: Option<ChatTemplate>,
     counter: Box<dyn TokenCount>,
+    /// `counter.count("")`: the post-processor's added tokens.
+    added: usize,
 }
 
 impl ChatTokenLength {
@@ -68,6 +70,10 @@ impl ChatTokenLength {
 impl TokenLength for ChatTokenLength {
     fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String> {
         Ok(self.count_text(&self.render(turns)?))
+    }
+
+    fn added_tokens(&self) -> usize {
+        self.added
     }
 }
 
@@ -129,6 +135,7 @@ impl PreparedTokenizer {
     /// else HF `tokenizers`.
     pub fn build(self) -> anyhow::Result<LoadedTokenizer> {
         let (counter, counter_kind, counter_detail) = build_counter(&self.resolved)?;
+        let added = counter.count("");
         Ok(LoadedTokenizer {
             description: self.resolved.describe(),
             counter_kind,
@@ -136,6 +143,7 @@ impl PreparedTokenizer {
             length: Arc::new(ChatTokenLength {
                 template: self.template,
                 counter,
+                added,
             }),
             resolved: self.resolved,
         })
