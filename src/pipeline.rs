@@ -279,8 +279,9 @@ pub type BatchStream = tokio_stream::wrappers::ReceiverStream<LineBatch>;
 /// The reader task: resolves to the number of rows read.
 pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
 
-/// Read one file: plain files on a blocking thread straight into batch
-/// buffers; stdin and compressed files through the async decoders.
+/// Read one file: plain local files on a blocking thread straight into
+/// batch buffers; stdin, objects and compressed files through the async
+/// decoders.
 async fn read_one(
     path: PathBuf,
     index: u32,
@@ -291,7 +292,7 @@ async fn read_one(
         path: path.display().to_string(),
         source,
     };
-    if path.as_os_str() != "-" {
+    if path.as_os_str() != "-" && !crate::store::Location::is_object_path(&path) {
         let mut file = std::fs::File::open(&path).map_err(open_err)?;
         if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None
         {

@@ -2,10 +2,13 @@
 //! directory, each holding JSON-lines files (`*.jsonl`, `*.json`, optionally
 //! `.gz`/`.zst`), read in sorted path order so that row numbers are stable.
 //! A missing folder is skipped with a warning; no folder at all is an error.
+//! The input may be an `s3://bucket/prefix` ([`crate::store`]): the folders
+//! are then prefixes, listed with their sizes, and nothing is downloaded.
 
 use std::path::{Path, PathBuf};
 
 use crate::format::Dataset;
+use crate::store::{self, Location, StoreError};
 
 /// The files of one dataset.
 #[derive(Debug, Clone)]
@@ -42,13 +45,8 @@ pub enum DiscoverError {
         expected: String,
     },
     /// Listing a folder failed.
-    #[error("{path}: cannot list folder: {source}")]
-    List {
-        /// The folder.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
+    #[error("cannot list the input folder: {0}")]
+    List(#[from] StoreError),
 }
 
 /// Whether a file name looks like JSON lines, compressed or not.
@@ -61,45 +59,53 @@ pub fn is_data_file(name: &str) -> bool {
     !name.starts_with('.') && (stem.ends_with(".jsonl") || stem.ends_with(".json"))
 }
 
-/// Find the datasets under `input`.
+/// Find the datasets under `input` (a folder or an `s3://` prefix).
 pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
-    if !input.is_dir() {
+    let root = Location::from_path(input)?;
+    store::blocking(discover_at(&root, input))
+}
+
+async fn discover_at(root: &Location, input: &Path) -> Result<Discovery, DiscoverError> {
+    if !store::folder_exists(root).await? {
         return Err(DiscoverError::NoInput(input.to_path_buf()));
     }
     let mut found = Discovery::default();
     for dataset in Dataset::ALL {
-        let dir = input.join(dataset.folder());
-        if !dir.is_dir() {
-            found.warnings.push(format!(
-                "{}: folder missing, dataset skipped",
-                dir.display()
-            ));
+        let dir = root.join(dataset.folder());
+        if !store::folder_exists(&dir).await? {
+            found
+                .warnings
+                .push(format!("{dir}: folder missing, dataset skipped"));
             continue;
         }
         let mut files = Vec::new();
-        list_data_files(&dir, &mut files, &mut found.warnings)?;
+        for entry in store::list(&dir).await? {
+            let path = entry.location.to_path_buf();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if is_data_file(name) {
+                files.push((path, entry.size));
+            } else {
+                let at = &entry.location;
+                found.warnings.push(format!("{at}: not a .jsonl file, ignored"));
+            }
+        }
+        // Path order (by component), the same for a folder and a prefix.
         files.sort();
         if files.is_empty() {
-            found.warnings.push(format!(
-                "{}: no .jsonl files, dataset skipped",
-                dir.display()
-            ));
+            found
+                .warnings
+                .push(format!("{dir}: no .jsonl files, dataset skipped"));
             continue;
         }
-        let sizes: Vec<u64> = files
-            .iter()
-            .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-            .collect();
-        for (file, _) in files.iter().zip(&sizes).filter(|(_, &size)| size == 0) {
+        for (file, _) in files.iter().filter(|(_, size)| *size == 0) {
             found
                 .warnings
                 .push(format!("{}: empty file", file.display()));
         }
-        let bytes = sizes.iter().sum();
         found.datasets.push(DatasetFiles {
             dataset,
-            files,
-            bytes,
+            bytes: files.iter().map(|(_, size)| size).sum(),
+            files: files.into_iter().map(|(file, _)| file).collect(),
         });
     }
     if found.datasets.is_empty() {
@@ -110,29 +116,6 @@ pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
         });
     }
     Ok(found)
-}
-
-fn list_data_files(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    warnings: &mut Vec<String>,
-) -> Result<(), DiscoverError> {
-    let list_err = |source| DiscoverError::List {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(list_err)? {
-        let path = entry.map_err(list_err)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            list_data_files(&path, files, warnings)?;
-        } else if is_data_file(name) {
-            files.push(path);
-        } else if !name.starts_with('.') {
-            warnings.push(format!("{}: not a .jsonl file, ignored", path.display()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -206,6 +206,10 @@ async fn pass_two(
 /// `OUTPUT/training_mix`, created, with partial files of killed runs removed.
 fn output_dir(plan: &args::Plan) -> anyhow::Result<std::path::PathBuf> {
     let dir = plan.output.join("training_mix");
+    if crate::store::Location::is_object_path(&dir) {
+        // Objects need no folder, and unfinished uploads are not objects.
+        return Ok(dir);
+    }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
     remove_stale_partials(&dir);
