@@ -50,10 +50,7 @@ impl WriteError {
     }
 
     fn store(path: &Path, source: StoreError) -> Self {
-        match source {
-            StoreError::Io { source, .. } => WriteError::new(path, source),
-            other => WriteError::new(path, other.into()),
-        }
+        WriteError::new(path, source.into_io_unnamed())
     }
 }
 
@@ -177,12 +174,14 @@ impl<W: AsyncWrite + Unpin> Encoder<W> {
     fn new(inner: W, kind: Compression) -> Self {
         match kind {
             Compression::None => Encoder::Plain(BufWriter::with_capacity(WRITE_BUFFER, inner)),
-            Compression::Gzip => {
-                Encoder::Gzip(BufWriter::with_capacity(WRITE_BUFFER, GzipEncoder::new(inner)))
-            }
-            Compression::Zstd => {
-                Encoder::Zstd(BufWriter::with_capacity(WRITE_BUFFER, ZstdEncoder::new(inner)))
-            }
+            Compression::Gzip => Encoder::Gzip(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                GzipEncoder::new(inner),
+            )),
+            Compression::Zstd => Encoder::Zstd(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                ZstdEncoder::new(inner),
+            )),
         }
     }
 

@@ -181,3 +181,24 @@ def test_failed_run_leaves_no_object(s3_server, records):  # noqa: F811
     assert "fail/in.jsonl" in line
     assert s3_server.keys("fail/out/") == []
     assert s3_server.open_uploads() == []
+
+
+def test_interrupted_run_leaves_no_object(s3_server, records):  # noqa: F811
+    # SIGTERM once the output's upload is open: the run stops with 130, the
+    # upload is aborted and no object appears.
+    good = records.read_bytes()
+    source = s3_server.put("term/in.jsonl", good * (80_000_000 // len(good) + 1))
+    target = s3_server.url("term/out/tokens.jsonl")
+    run = subprocess.Popen(
+        [knowmix_binary(), "tokens", source, "-o", target, "--tokenizer", str(LLAMA)],
+        env=s3_server.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while "term/out/tokens.jsonl" not in s3_server.open_uploads():
+        assert run.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline, "no upload was started"
+        time.sleep(0.05)
+    run.terminate()
+    assert run.wait(timeout=30) == 130, run.stderr.read().decode()
+    assert s3_server.keys("term/out/") == []
+    assert s3_server.open_uploads() == []

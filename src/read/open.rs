@@ -10,7 +10,7 @@ use std::pin::Pin;
 use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
-use crate::store::Location;
+use crate::store::{Location, StoreError};
 
 /// A decompressed byte stream.
 pub type InputReader = Pin<Box<dyn AsyncBufRead + Send>>;
@@ -65,8 +65,11 @@ pub async fn open(path: &Path) -> std::io::Result<InputReader> {
 /// The bytes of `path` in `range` (all when `None`) as stored, without
 /// decompressing: a seek on a local file, a ranged GET on an object.
 pub async fn open_raw(path: &Path, range: Option<Range<u64>>) -> std::io::Result<InputReader> {
-    let at = Location::from_path(path)?;
-    let reader = crate::store::open_range(&at, range).await?;
+    // The caller names the file: the errors leave out the URL.
+    let at = Location::from_path(path).map_err(StoreError::into_io_unnamed)?;
+    let reader = crate::store::open_range(&at, range)
+        .await
+        .map_err(StoreError::into_io_unnamed)?;
     Ok(Box::pin(BufReader::with_capacity(READ_BUFFER, reader)))
 }
 

@@ -86,7 +86,9 @@ async fn discover_at(root: &Location, input: &Path) -> Result<Discovery, Discove
                 files.push((path, entry.size));
             } else {
                 let at = &entry.location;
-                found.warnings.push(format!("{at}: not a .jsonl file, ignored"));
+                found
+                    .warnings
+                    .push(format!("{at}: not a .jsonl file, ignored"));
             }
         }
         // Path order (by component), the same for a folder and a prefix.

@@ -29,7 +29,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The bucket does not exist.
-    #[error("{url}: bucket `{bucket}` does not exist; create it or fix the URL (endpoint {endpoint})")]
+    #[error(
+        "{url}: bucket `{bucket}` does not exist; create it or fix the URL (endpoint {endpoint})"
+    )]
     NoBucket {
         /// Where.
         url: String,
@@ -115,6 +117,33 @@ impl StoreError {
         }
     }
 
+    /// As an `io::Error` whose message leaves out the URL, for callers
+    /// that name the file themselves (`FILE: cannot open: ...`).
+    pub fn into_io_unnamed(self) -> std::io::Error {
+        if let StoreError::Io { source, .. } = self {
+            return source;
+        }
+        let text = self.to_string();
+        let reason = text
+            .strip_prefix(&format!("{}: ", self.url()))
+            .unwrap_or(&text);
+        std::io::Error::new(io_kind(&self), reason.to_owned())
+    }
+
+    /// The URL or path the error is about.
+    pub fn url(&self) -> &str {
+        match self {
+            StoreError::BadUrl { url }
+            | StoreError::NotFound { url }
+            | StoreError::Denied { url, .. }
+            | StoreError::NoBucket { url, .. }
+            | StoreError::Unreachable { url, .. }
+            | StoreError::Config { url, .. }
+            | StoreError::Other { url, .. }
+            | StoreError::Io { url, .. } => url,
+        }
+    }
+
     /// Whether this is [`StoreError::NotFound`].
     pub fn is_not_found(&self) -> bool {
         matches!(self, StoreError::NotFound { .. })
@@ -123,12 +152,16 @@ impl StoreError {
 
 impl From<StoreError> for std::io::Error {
     fn from(err: StoreError) -> Self {
-        let kind = match &err {
-            StoreError::NotFound { .. } => std::io::ErrorKind::NotFound,
-            StoreError::Denied { .. } => std::io::ErrorKind::PermissionDenied,
-            _ => std::io::ErrorKind::Other,
-        };
-        std::io::Error::new(kind, err)
+        std::io::Error::new(io_kind(&err), err)
+    }
+}
+
+fn io_kind(err: &StoreError) -> std::io::ErrorKind {
+    match err {
+        StoreError::NotFound { .. } => std::io::ErrorKind::NotFound,
+        StoreError::Denied { .. } => std::io::ErrorKind::PermissionDenied,
+        StoreError::Io { source, .. } => source.kind(),
+        _ => std::io::ErrorKind::Other,
     }
 }
 

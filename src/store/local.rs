@@ -28,7 +28,11 @@ fn walk(dir: &Path, found: &mut Vec<Entry>) -> Result<(), StoreError> {
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io(&at, e))?;
         let path = entry.path();
-        if entry.file_name().to_str().is_some_and(|n| n.starts_with('.')) {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.'))
+        {
             continue;
         }
         let meta = std::fs::metadata(&path).map_err(|e| StoreError::io(&at, e))?;
@@ -58,7 +62,10 @@ pub(super) async fn size(path: &Path) -> Result<u64, StoreError> {
     Ok(meta.len())
 }
 
-pub(super) async fn open_range(path: &Path, range: Option<Range<u64>>) -> Result<Reader, StoreError> {
+pub(super) async fn open_range(
+    path: &Path,
+    range: Option<Range<u64>>,
+) -> Result<Reader, StoreError> {
     let err = |e| StoreError::io(&Location::Local(path.to_path_buf()), e);
     let mut file = tokio::fs::File::open(path).await.map_err(err)?;
     match range {

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientConfigKey, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use super::{Entry, Location, Reader, StoreError};
 
@@ -19,6 +19,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Retries of one failed request (object_store's default is 10 over up to
 /// three minutes: far too long to learn that an endpoint is down).
 pub const MAX_RETRIES: usize = 2;
+
+/// How long one read from a connection may wait for bytes.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Longest time spent retrying one request.
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -45,11 +48,15 @@ pub(super) fn client(bucket: &str) -> Result<Arc<dyn ObjectStore>, StoreError> {
     }
     // reqwest is built without a default TLS provider; ring is the one.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // No whole-request timeout (object_store's is 30 s): a GET streams a
+    // whole corpus file at the pace the pipeline consumes it, and a part
+    // upload may be slow. A read that stalls for READ_TIMEOUT fails instead.
+    let options = ClientOptions::new()
+        .with_connect_timeout(CONNECT_TIMEOUT)
+        .with_timeout_disabled()
+        .with_read_timeout(READ_TIMEOUT);
     let mut builder = AmazonS3Builder::new()
-        .with_config(
-            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
-            format!("{}s", CONNECT_TIMEOUT.as_secs()),
-        )
+        .with_client_options(options)
         .with_retry(object_store::RetryConfig {
             max_retries: MAX_RETRIES,
             retry_timeout: RETRY_TIMEOUT,

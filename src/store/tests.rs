@@ -48,11 +48,18 @@ async fn check_round_trip(root: Location) {
     assert!(!exists(&file).await.unwrap(), "visible before commit");
     writer.commit().await.unwrap();
     assert!(exists(&file).await.unwrap());
-    write_small_atomic(&root.join("d/a.json"), b"{}").await.unwrap();
-    write_small_atomic(&root.join("top.json"), b"[1]").await.unwrap();
+    write_small_atomic(&root.join("d/a.json"), b"{}")
+        .await
+        .unwrap();
+    write_small_atomic(&root.join("top.json"), b"[1]")
+        .await
+        .unwrap();
 
     let listed = list(&root.join("d")).await.unwrap();
-    let names: Vec<_> = listed.iter().map(|e| (e.location.to_string(), e.size)).collect();
+    let names: Vec<_> = listed
+        .iter()
+        .map(|e| (e.location.to_string(), e.size))
+        .collect();
     assert_eq!(
         names,
         [
@@ -114,7 +121,10 @@ async fn local_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_object_commits_as_empty() {
-    register_bucket("unit-empty", Arc::new(object_store::memory::InMemory::new()));
+    register_bucket(
+        "unit-empty",
+        Arc::new(object_store::memory::InMemory::new()),
+    );
     let at = Location::parse("s3://unit-empty/e.jsonl").unwrap();
     let mut writer = AtomicWriter::create(&at).unwrap();
     writer.shutdown().await.unwrap();

@@ -91,8 +91,11 @@ impl AtomicWriter {
         let err = |e| self.error(e);
         match inner {
             Inner::Local(mut file) => {
-                file.finish().await.map_err(|e| StoreError::io(&self.location, e))?;
-                file.persist().map_err(|e| StoreError::io(&self.location, e))?;
+                file.finish()
+                    .await
+                    .map_err(|e| StoreError::io(&self.location, e))?;
+                file.persist()
+                    .map_err(|e| StoreError::io(&self.location, e))?;
             }
             Inner::Object(Upload::Idle { client, path }) => {
                 client.put(&path, Vec::new().into()).await.map_err(err)?;
@@ -195,7 +198,8 @@ fn abort_upload(upload: WriteMultipart) {
     }
 }
 
-type Starting = Pin<Box<dyn Future<Output = object_store::Result<Box<dyn MultipartUpload>>> + Send>>;
+type Starting =
+    Pin<Box<dyn Future<Output = object_store::Result<Box<dyn MultipartUpload>>> + Send>>;
 
 /// A multipart upload, started on the first write.
 enum Upload {

@@ -240,8 +240,9 @@ pub fn check(recipe: &Recipe) -> Result<Vec<Ask>, String> {
 
 /// A recipe file's text, from a local path or an `s3://` URL.
 fn read_recipe(path: &Path) -> std::io::Result<String> {
-    let at = Location::from_path(path)?;
-    let bytes = store::blocking(store::read_all(&at))?;
+    let at = Location::from_path(path).map_err(store::StoreError::into_io_unnamed)?;
+    let bytes =
+        store::blocking(store::read_all(&at)).map_err(store::StoreError::into_io_unnamed)?;
     String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
