@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Step 04 knowledge mixing: step-03 folder in, combined_cut_{N}x.jsonl out.
     Mix(crate::cmd::mix::Args),
+    /// Mix as stages over a shared work folder: plan, index, emit, merge.
+    Shard(crate::cmd::shard::Args),
     /// Generate a synthetic step-03 corpus (fixtures, benchmarks).
     Synth(crate::cmd::synth::Args),
     /// Build a training mix from a recipe: up/downsampling by count, ratio, weight or tokens.

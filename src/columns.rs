@@ -5,7 +5,7 @@
 use crate::error::UsageError;
 
 /// The physical column behind each logical field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Columns {
     /// `question`.
     pub question: String,

@@ -56,9 +56,9 @@ pub struct Interrupted;
 /// Run `work` until it ends or the process gets SIGINT/SIGTERM. On a
 /// signal `work` is dropped — which removes its temp and spill files —
 /// and [`Interrupted`] is returned (exit code 130).
-pub async fn until_interrupted<F>(work: F) -> anyhow::Result<()>
+pub async fn until_interrupted<T, F>(work: F) -> anyhow::Result<T>
 where
-    F: std::future::Future<Output = anyhow::Result<()>>,
+    F: std::future::Future<Output = anyhow::Result<T>>,
 {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;

@@ -5,6 +5,20 @@
 //! compact, `\/`, `\uXXXX`). Nothing here does I/O; every rule is pinned by
 //! the unit tests at the bottom, so a change of behaviour is a test change.
 
+impl serde::Serialize for Dataset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.folder())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Dataset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Dataset::from_folder(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown dataset {name:?}")))
+    }
+}
+
 /// The four step-03 datasets, in the order their records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dataset {
@@ -35,6 +49,11 @@ impl Dataset {
             Dataset::KeyFactsToQa => "key_facts_to_qa",
             Dataset::DocumentBasedQa => "document_based_qa",
         }
+    }
+
+    /// The dataset whose folder is `name`.
+    pub fn from_folder(name: &str) -> Option<Dataset> {
+        Dataset::ALL.into_iter().find(|d| d.folder() == name)
     }
 
     /// Whether rows are sampled per cut (summaries) or all kept.

@@ -1,6 +1,6 @@
 //! knowmix builds LLM fine-tuning mixes out of generated knowledge data.
 //!
-//! The main job, [`cmd::mix`], is step 04 ("knowledge mixing") of the
+//! The main job, [`mix`], is step 04 ("knowledge mixing") of the
 //! knowledge-tuning pipeline done as a streaming, out-of-core processor. The
 //! data flows through named stages, one module each:
 //!
@@ -26,12 +26,16 @@ pub mod columns;
 pub mod error;
 pub mod exit;
 pub mod format;
+pub mod mix;
+pub mod observe;
 pub mod pipeline;
-pub mod progress;
 pub mod read;
+pub mod recipe;
 pub mod records;
 pub mod render;
 pub mod select;
+pub mod shard;
+pub mod size;
 pub mod spans;
 pub mod spill;
 pub mod store;

@@ -11,6 +11,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mix(args) => cmd::mix::run(args),
+        Command::Shard(args) => cmd::shard::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Recipe(args) => cmd::recipe::run(args),
         Command::Tokens(args) => cmd::tokens::run(args),

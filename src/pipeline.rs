@@ -12,10 +12,31 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::read::lines::{read_batches, read_batches_blocking, Line, LineError, BATCH_BYTES};
+use crate::read::lines::{
+    read_batches, read_batches_blocking, Line, LineError, Start, BATCH_BYTES,
+};
+use crate::read::part::Part;
 use crate::read::{open, LineBatch};
 use crate::select::Pick;
 use crate::spans::{compact_line, SpansIndex, ValueSpans};
+
+/// The tokio runtime every engine and command runs on: two threads for
+/// I/O and coordination (CPU work goes to a [`WorkerPool`]).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The worker count for `--threads N`: 0 means one per core.
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
 
 /// A fixed-size pool for CPU work (parse, render, count).
 #[derive(Clone)]
@@ -27,11 +48,7 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// A pool of `threads` workers (0 means one per core).
     pub fn new(threads: usize) -> Self {
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            threads
-        };
+        let threads = resolve_threads(threads);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("knowmix-worker-{i}"))
@@ -83,17 +100,23 @@ impl WorkerPool {
     }
 }
 
-/// Stream the files of one source, in order, as batches. Row ordinals run
-/// on across files. The task resolves to the number of rows read.
+/// Stream whole files, in order, as batches ([`spawn_part_reader`] of
+/// each file whole).
 pub fn spawn_reader(files: Vec<PathBuf>, depth: usize) -> (BatchStream, ReaderTask) {
+    spawn_part_reader(Part::whole_files(&files), depth)
+}
+
+/// Stream `parts` (whole files, or byte ranges of plain files), in order,
+/// as batches. Row ordinals run on across parts. The task resolves to the
+/// number of rows read.
+pub fn spawn_part_reader(parts: Vec<Part>, depth: usize) -> (BatchStream, ReaderTask) {
     let (tx, rx) = mpsc::channel(depth.max(1));
     let task = tokio::spawn(async move {
         let mut rows = 0u64;
-        for (index, path) in files.into_iter().enumerate() {
-            let index = u32::try_from(index).expect("fewer than 2^32 files");
-            rows += read_one(path.clone(), index, rows, &tx)
+        for part in parts {
+            rows += read_one(&part, rows, &tx)
                 .await
-                .map_err(|e| e.in_file(&path))?;
+                .map_err(|e| e.in_file(&part.path))?;
             if tx.is_closed() {
                 break;
             }
@@ -172,8 +195,11 @@ fn read_picks(
         if full && !send(current.take()) {
             return Ok(read);
         }
-        let (_, batch, mine) = current
-            .get_or_insert_with(|| (file, LineBatch::new(paths[file].clone(), 0), Vec::new()));
+        let (_, batch, mine) = current.get_or_insert_with(|| {
+            let mut batch = LineBatch::new(paths[file].clone(), 0);
+            batch.file = pick.place.file;
+            (file, batch, Vec::new())
+        });
         let spans = compact.map_or_else(ValueSpans::default, |c| c.spans.get(pick.row));
         match compact {
             Some(c) if spans.fits(pick.place.len as usize) => {
@@ -279,34 +305,61 @@ pub type BatchStream = tokio_stream::wrappers::ReceiverStream<LineBatch>;
 /// The reader task: resolves to the number of rows read.
 pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
 
-/// Read one file: plain local files on a blocking thread straight into
-/// batch buffers; stdin, objects and compressed files through the async
-/// decoders.
+/// Read one part: plain local files on a blocking thread straight into
+/// batch buffers (a byte range: from its start, no further than its end);
+/// stdin and compressed files, always whole, and objects (a range of a
+/// plain one as a ranged GET) through the async readers. Rows of objects
+/// have no known place: a later pass streams them again, as for
+/// compressed files.
 async fn read_one(
-    path: PathBuf,
-    index: u32,
+    part: &Part,
     first_row: u64,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
+    let path = part.path.clone();
     let open_err = |source| LineError::Open {
         path: path.display().to_string(),
         source,
     };
-    if path.as_os_str() != "-" && !crate::store::Location::is_object_path(&path) {
+    let mut at = Start {
+        file: part.file,
+        first_row,
+        ..Start::default()
+    };
+    let object = crate::store::Location::is_object_path(&path);
+    if path.as_os_str() != "-" && !object {
         let mut file = std::fs::File::open(&path).map_err(open_err)?;
         if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None
         {
             let tx = tx.clone();
             let path = Arc::new(path);
+            let range = part.range;
             return tokio::task::spawn_blocking(move || {
-                read_batches_blocking(file, path, index, first_row, &tx)
+                use std::io::{Read, Seek, SeekFrom};
+                let Some(r) = range else {
+                    return read_batches_blocking(file, path, at, &tx);
+                };
+                file.seek(SeekFrom::Start(r.start))
+                    .map_err(|source| LineError::Open {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                at.offset = r.start;
+                at.lines_before = r.lines_before;
+                read_batches_blocking(file.take(r.end - r.start), path, at, &tx)
             })
             .await
             .expect("reader thread does not panic");
         }
     }
-    let reader = open::open(&path).await.map_err(open_err)?;
-    read_batches(reader, Arc::new(path), first_row, tx).await
+    let reader = match part.range {
+        Some(r) if object => {
+            at.lines_before = r.lines_before;
+            open::open_raw(&path, Some(r.start..r.end)).await
+        }
+        _ => open::open(&path).await,
+    };
+    read_batches(reader.map_err(open_err)?, Arc::new(path), at, tx).await
 }
 
 /// The first bytes of `file`, leaving its position at the start.

@@ -83,7 +83,8 @@ pub struct IndexedBatch {
 pub type RowError = RecordError;
 
 /// What to do with a row that cannot be used (`--on-error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnError {
     /// Stop at the first bad row (the default).
     #[default]

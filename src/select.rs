@@ -13,6 +13,7 @@ use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64_with_seed};
 
+use crate::read::place::RowPlace;
 use crate::spill::{ExternalSorter, FixedRecord, Sorted};
 
 /// Domain separator for the rank key, so ranks differ from other uses of
@@ -20,8 +21,10 @@ use crate::spill::{ExternalSorter, FixedRecord, Sorted};
 const RANK_DOMAIN: u64 = 0x6b6e_6f77_6d69_7831; // "knowmix1"
 const DOC_HASH_SEED: u64 = 0x646f_6375_6d65_6e74; // "document"
 
-/// One summary row, as pass 1 records it. Ordered for grouping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// One summary row, as pass 1 records it. Ordered for grouping: by raw
+/// document, rank, summary, then the row's place (file, line), so a
+/// summary's rows come in file order however the index was split.
+#[derive(Debug, Clone, Copy)]
 pub struct IndexEntry {
     /// 128-bit hash of `raw_document`: the group.
     pub raw: u128,
@@ -29,20 +32,49 @@ pub struct IndexEntry {
     pub rank: u64,
     /// 64-bit hash of `document`: which summary, within the group.
     pub doc: u64,
-    /// Row ordinal within its dataset.
+    /// Row ordinal within the part of the dataset its shard reads.
     pub row: u64,
-    /// Where the row's line is, so pass 2 can read just it.
+    /// Where the row's line is: its identity, and how to read just it.
     pub place: RowPlace,
+    /// The shard that indexed it (and will write it).
+    pub shard: u32,
+}
+
+impl IndexEntry {
+    fn order_key(&self) -> (u128, u64, u64, u64) {
+        (self.raw, self.rank, self.doc, self.place.key())
+    }
+}
+
+impl PartialEq for IndexEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.order_key() == other.order_key()
+    }
+}
+
+impl Eq for IndexEntry {}
+
+impl PartialOrd for IndexEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IndexEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
 }
 
 impl FixedRecord for IndexEntry {
-    const SIZE: usize = 40 + RowPlace::SIZE;
+    const SIZE: usize = 44 + RowPlace::SIZE;
     fn encode(&self, out: &mut [u8]) {
         out[..16].copy_from_slice(&self.raw.to_le_bytes());
         out[16..24].copy_from_slice(&self.rank.to_le_bytes());
         out[24..32].copy_from_slice(&self.doc.to_le_bytes());
         out[32..40].copy_from_slice(&self.row.to_le_bytes());
-        self.place.encode(&mut out[40..]);
+        out[40..44].copy_from_slice(&self.shard.to_le_bytes());
+        self.place.encode(&mut out[44..]);
     }
     fn decode(b: &[u8]) -> Self {
         IndexEntry {
@@ -50,53 +82,8 @@ impl FixedRecord for IndexEntry {
             rank: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")),
             doc: u64::from_le_bytes(b[24..32].try_into().expect("8 bytes")),
             row: u64::from_le_bytes(b[32..40].try_into().expect("8 bytes")),
-            place: RowPlace::decode(&b[40..]),
-        }
-    }
-}
-
-/// Where a row's line lies in a plain (seekable) file of its dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RowPlace {
-    /// Byte offset of the line in its file; `u64::MAX` when unknown
-    /// (a compressed file or a pipe).
-    pub offset: u64,
-    /// 1-based line number, for messages.
-    pub line_no: u64,
-    /// Length of the line, without its newline.
-    pub len: u32,
-    /// Index of the file among its dataset's files.
-    pub file: u32,
-}
-
-impl RowPlace {
-    /// A row that can only be reached by streaming its file.
-    pub const UNKNOWN: RowPlace = RowPlace {
-        offset: u64::MAX,
-        line_no: 0,
-        len: 0,
-        file: 0,
-    };
-    const SIZE: usize = 24;
-
-    /// Whether the row can be read at its offset.
-    pub fn is_known(&self) -> bool {
-        self.offset != u64::MAX
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out[..8].copy_from_slice(&self.offset.to_le_bytes());
-        out[8..16].copy_from_slice(&self.line_no.to_le_bytes());
-        out[16..20].copy_from_slice(&self.len.to_le_bytes());
-        out[20..24].copy_from_slice(&self.file.to_le_bytes());
-    }
-
-    fn decode(b: &[u8]) -> Self {
-        RowPlace {
-            offset: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-            line_no: u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")),
-            len: u32::from_le_bytes(b[16..20].try_into().expect("4 bytes")),
-            file: u32::from_le_bytes(b[20..24].try_into().expect("4 bytes")),
+            shard: u32::from_le_bytes(b[40..44].try_into().expect("4 bytes")),
+            place: RowPlace::decode(&b[44..]),
         }
     }
 }
@@ -157,6 +144,7 @@ impl Sampler {
             doc,
             row,
             place: RowPlace::UNKNOWN,
+            shard: 0,
         }
     }
 
@@ -175,6 +163,9 @@ pub struct Plan {
     pub qa_per_doc: u32,
     /// The largest requested cut: summaries ranked at or past it are dropped.
     pub max_cut: u32,
+    /// Keep only the picks of this shard (all when `None`); the grouping
+    /// counts are over every entry either way.
+    pub shard: Option<u32>,
 }
 
 /// Counts from grouping one dataset.
@@ -232,7 +223,8 @@ pub fn walk_groups<E>(
             }
         }
         current = Some((e.raw, e.doc));
-        if level < plan.max_cut && qa < plan.qa_per_doc {
+        let mine = plan.shard.is_none_or(|s| s == e.shard);
+        if mine && level < plan.max_cut && qa < plan.qa_per_doc {
             pick(Pick {
                 row: e.row,
                 level,
@@ -243,14 +235,15 @@ pub fn walk_groups<E>(
     Ok(stats)
 }
 
-/// Group the pass-1 index on disk and return the picks sorted by row.
+/// Group the sorted index (one shard's, or every shard's runs merged) and
+/// return the picks sorted by row.
 pub fn select(
-    index: ExternalSorter<IndexEntry>,
+    index: Sorted<IndexEntry>,
     plan: Plan,
     picks: ExternalSorter<Pick>,
 ) -> std::io::Result<(Sorted<Pick>, GroupStats)> {
     let mut picks = picks;
-    let stats = walk_groups(index.finish()?, plan, |p| picks.push(p))?;
+    let stats = walk_groups(index, plan, |p| picks.push(p))?;
     Ok((picks.finish()?, stats))
 }
 

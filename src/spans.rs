@@ -131,6 +131,30 @@ impl SpansWriter {
         })
     }
 
+    /// A new, empty spans file at `path` (a stage's output, kept for the
+    /// next stage; written under a temporary name and renamed by
+    /// [`SpansWriter::persist`]).
+    pub fn create_at(path: &Path) -> std::io::Result<(SpansWriter, tempfile::TempPath)> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let temp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(dir)?;
+        let (file, temp_path) = temp.into_parts();
+        let writer = SpansWriter {
+            out: BufWriter::with_capacity(1 << 16, file),
+            rows: 0,
+        };
+        Ok((writer, temp_path))
+    }
+
+    /// Finish a spans file made by [`SpansWriter::create_at`]: flush,
+    /// sync, and rename it to `path`.
+    pub fn persist(self, temp: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        temp.persist(path).map_err(|e| e.error)
+    }
+
     /// Rows written so far (the next row's ordinal).
     pub fn rows(&self) -> u64 {
         self.rows
@@ -163,6 +187,19 @@ pub struct SpansIndex {
 }
 
 impl SpansIndex {
+    /// Map a spans file a finished stage wrote.
+    pub fn open(path: &Path) -> std::io::Result<SpansIndex> {
+        let file = File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(SpansIndex { map: None });
+        }
+        // SAFETY: the file was renamed into place complete by the stage that
+        // wrote it and is never written again (stages are idempotent and
+        // skip work whose marker exists).
+        let map = unsafe { Mmap::map(&file)? };
+        Ok(SpansIndex { map: Some(map) })
+    }
+
     /// The spans of `row`; unknown when out of range.
     pub fn get(&self, row: u64) -> ValueSpans {
         let at = usize::try_from(row)

@@ -93,9 +93,17 @@ impl<T: FixedRecord> ExternalSorter<T> {
             self.spill()?;
         }
         let budget = self.capacity * std::mem::size_of::<T>();
-        let per_run = (budget / self.runs.len()).clamp(T::SIZE * 64, 1 << 20);
-        let mut readers: Vec<RunReader<T>> = self
-            .runs
+        Sorted::merge(self.runs, budget)
+    }
+}
+
+impl<T: FixedRecord> Sorted<T> {
+    /// Merge sorted runs (files of encoded records, each in ascending
+    /// order, read from their current position), reading with about
+    /// `budget` bytes of buffers in all.
+    pub fn merge(runs: Vec<File>, budget: usize) -> std::io::Result<Sorted<T>> {
+        let per_run = (budget / runs.len().max(1)).clamp(T::SIZE * 64, 1 << 20);
+        let mut readers: Vec<RunReader<T>> = runs
             .into_iter()
             .map(|f| RunReader::new(f, per_run))
             .collect();
@@ -106,6 +114,21 @@ impl<T: FixedRecord> ExternalSorter<T> {
             }
         }
         Ok(Sorted(Source::Merge { readers, heap }))
+    }
+
+    /// Write every record, in order, to `out` (a run [`Sorted::merge`]
+    /// can read); returns how many.
+    pub fn write_to(self, out: impl Write) -> std::io::Result<u64> {
+        let mut out = BufWriter::with_capacity(1 << 20, out);
+        let mut bytes = vec![0u8; T::SIZE];
+        let mut n = 0;
+        for item in self {
+            item?.encode(&mut bytes);
+            out.write_all(&bytes)?;
+            n += 1;
+        }
+        out.flush()?;
+        Ok(n)
     }
 }
 

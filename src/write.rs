@@ -23,6 +23,11 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Prefix of temp files, so stale ones from a killed run can be recognised.
 pub const PARTIAL_MARK: &str = ".partial-";
 
+/// The name prefix of a one-process mix's work folder in
+/// `training_mix/` (removed when the run ends; a killed run's is removed
+/// by the next run, like its partial files).
+pub const WORK_PREFIX: &str = ".work.partial-";
+
 /// Output errors name the destination.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: cannot write output{hint}")]
@@ -255,10 +260,12 @@ pub fn remove_stale_partials(dir: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name
-            .to_str()
-            .is_some_and(|n| n.starts_with('.') && n.contains(PARTIAL_MARK))
-        {
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if name.starts_with(WORK_PREFIX) && entry.path().is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        } else if name.starts_with('.') && name.contains(PARTIAL_MARK) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

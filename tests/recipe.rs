@@ -165,7 +165,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
 
 #[test]
 fn shuffle_first_position_is_uniform() {
-    use knowmix::cmd::recipe::shuffle::shuffle_key;
+    use knowmix::recipe::shuffle::shuffle_key;
     let (n, seeds) = (10u64, 20_000u64);
     let mut first = vec![0u64; n as usize];
     for seed in 0..seeds {

@@ -8,6 +8,7 @@ mod recipe;
 mod render;
 mod resolve;
 mod sample;
+mod shard;
 mod stats;
 mod synth;
 mod tokens;

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use knowmix::columns::Columns;
 use knowmix::format::{Dataset, Turn};
-use knowmix::read::lines::read_batches;
+use knowmix::read::lines::{read_batches, Start};
 use knowmix::read::open::{decompress, InputReader};
 use knowmix::read::LineBatch;
 use knowmix::records::{OnError, RecordBuilder, TokenLength};
@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(reader) = decompress(raw).await else { return };
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let path = Arc::new(PathBuf::from("fuzz.jsonl"));
-        let read = async move { read_batches(reader, path, 0, &tx).await };
+        let read = async move { read_batches(reader, path, Start::default(), &tx).await };
         let consume = async {
             while let Some(batch) = rx.recv().await {
                 check(&builder, &batch);

@@ -5,11 +5,14 @@
 //! `-` means stdin, and every command runs on one small tokio runtime.
 
 pub mod mix;
+pub mod progress;
 pub mod recipe;
 pub mod sample;
+pub mod shard;
 pub mod stats;
 pub mod synth;
 pub mod tokens;
+pub mod values;
 
 use std::path::PathBuf;
 
@@ -31,14 +34,15 @@ pub fn block_on<F>(work: F) -> anyhow::Result<()>
 where
     F: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let result = runtime.block_on(crate::exit::until_interrupted(work));
     runtime.shutdown_background();
     result
+}
+
+/// The shared tokio runtime ([`crate::pipeline::runtime`]).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    crate::pipeline::runtime().context("cannot start the async runtime")
 }
 
 /// The tokenizer spec: the flag, else `TOKENIZER_MODEL`, else
@@ -54,5 +58,5 @@ pub fn tokenizer_spec(flag: Option<String>) -> String {
             .ok()
             .filter(|s| !s.is_empty())
     })
-    .unwrap_or_else(|| mix::DEFAULT_TOKENIZER.to_owned())
+    .unwrap_or_else(|| crate::mix::DEFAULT_TOKENIZER.to_owned())
 }

@@ -62,7 +62,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Memory for grouping before sorting on disk (e.g. 256MiB).
-    #[arg(long, default_value = "256MiB", value_parser = super::mix::parse_size)]
+    #[arg(long, default_value = "256MiB", value_parser = crate::size::parse_size)]
     pub memory_limit: u64,
 }
 
@@ -280,6 +280,7 @@ async fn group_dataset(
     let plan = select::Plan {
         qa_per_doc: 0,
         max_cut: 0,
+        shard: None,
     };
     let stats = tokio::task::spawn_blocking(move || -> std::io::Result<GroupStats> {
         select::walk_groups(sorter.finish()?, plan, |_| Ok(()))

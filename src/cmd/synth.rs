@@ -26,7 +26,7 @@ pub struct Args {
     /// Generate until the files on disk reach SIZE (e.g. 800MB, 4GB,
     /// 1.5GiB); overrides --raw-docs. Overshoots by at most one group of four
     /// raw documents (about 6 MB at the default widths).
-    #[arg(long, value_name = "SIZE", value_parser = synth::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse_size)]
     pub target_bytes: Option<u64>,
     /// Most distinct summaries per raw document; the count is the larger of
     /// two uniform draws in 1..=N (mean about 5.8 for 8).

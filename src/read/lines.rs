@@ -10,6 +10,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
 use super::open::InputReader;
+use super::place::RowPlace;
 
 /// Target batch size in bytes: big enough to amortise channel hops, small
 /// enough that `threads × 2` batches in flight stay within memory bounds.
@@ -34,8 +35,12 @@ pub struct Line {
 pub struct LineBatch {
     /// The file the lines come from.
     pub path: Arc<PathBuf>,
-    /// Row ordinal (0-based, counting non-blank lines across all files of
-    /// the source) of the first line.
+    /// Index of that file among its dataset's files.
+    pub file: u32,
+    /// Row ordinal (0-based, counting non-blank lines across all the
+    /// parts one reader reads) of the first line: a row's local position,
+    /// for stages that read the same parts again. Row identity across
+    /// machines is (file, line) ([`RowPlace`]).
     pub first_row: u64,
     /// The bytes of every line, back to back.
     pub data: Vec<u8>,
@@ -97,6 +102,7 @@ impl LineBatch {
     pub fn new(path: Arc<PathBuf>, first_row: u64) -> Self {
         LineBatch {
             path,
+            file: 0,
             first_row,
             data: batch_buffer(),
             lines: Vec::new(),
@@ -119,17 +125,22 @@ impl LineBatch {
         batch
     }
 
-    /// Where line `i` lies in its file, when the file is seekable.
-    pub fn row_place(&self, i: usize) -> crate::select::RowPlace {
+    /// Where line `i` lies: always its file and line; its byte offset
+    /// and length when the file is plain (seekable).
+    pub fn row_place(&self, i: usize) -> RowPlace {
         let line = self.lines[i];
         match self.place {
-            Some(p) => crate::select::RowPlace {
+            Some(p) => RowPlace {
                 offset: p.offset + line.start as u64,
                 line_no: line.line_no,
                 len: u32::try_from(line.end - line.start).unwrap_or(u32::MAX),
                 file: p.file,
             },
-            None => crate::select::RowPlace::UNKNOWN,
+            None => RowPlace {
+                line_no: line.line_no,
+                file: self.file,
+                ..RowPlace::UNKNOWN
+            },
         }
     }
 
@@ -232,18 +243,39 @@ impl LineError {
     }
 }
 
+/// Where a reader starts: which file of the dataset, the ordinal of its
+/// first row, and how many lines come before the bytes it reads (0 at the
+/// start of a file; a shard's part of a large file starts further on).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Start {
+    /// Index of the file among its dataset's files.
+    pub file: u32,
+    /// Ordinal of the first row read.
+    pub first_row: u64,
+    /// Byte offset of the first byte read (plain files).
+    pub offset: u64,
+    /// Lines before that byte.
+    pub lines_before: u64,
+}
+
 /// Read `reader` to the end, sending each full batch to `tx` (stops early,
 /// quietly, when the receiver is gone). Returns the
-/// number of rows read. `first_row` is the ordinal of the file's first row.
+/// number of rows read.
 pub async fn read_batches(
     mut reader: InputReader,
     path: Arc<PathBuf>,
-    first_row: u64,
+    at: Start,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
-    let mut batch = LineBatch::new(path.clone(), first_row);
+    let first_row = at.first_row;
+    let new_batch = |row| {
+        let mut batch = LineBatch::new(path.clone(), row);
+        batch.file = at.file;
+        batch
+    };
+    let mut batch = new_batch(first_row);
     let mut row = first_row;
-    let mut line_no = 0u64;
+    let mut line_no = at.lines_before;
     loop {
         line_no += 1;
         let start = batch.data.len();
@@ -271,7 +303,7 @@ pub async fn read_batches(
         batch.unterminated_tail = !terminated;
         row += 1;
         if batch.data.len() >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, LineBatch::new(path.clone(), row));
+            let full = std::mem::replace(&mut batch, new_batch(row));
             if tx.send(full).await.is_err() {
                 return Ok(row - first_row);
             }
@@ -328,23 +360,24 @@ const READ_CHUNK: usize = 1 << 20;
 /// Like [`read_batches`], for plain files on a blocking thread: bytes are
 /// read straight into the batch buffer (one copy, no line-by-line calls);
 /// only a line cut by the batch boundary is carried over.
-/// `file` is the file's index among its source's files: batches record
-/// where they start in it ([`LineBatch::place`]).
+/// `reader` is positioned at `at.offset`: batches record where they start
+/// in the file ([`LineBatch::place`]).
 pub fn read_batches_blocking(
     mut reader: impl std::io::Read,
     path: Arc<PathBuf>,
-    file: u32,
-    first_row: u64,
+    at: Start,
     tx: &mpsc::Sender<LineBatch>,
 ) -> Result<u64, LineError> {
+    let (file, first_row) = (at.file, at.first_row);
     let mut cursor = Cursor {
         row: first_row,
-        line_no: 0,
+        line_no: at.lines_before,
     };
     let mut carry: Vec<u8> = Vec::new();
-    let mut offset = 0u64;
+    let mut offset = at.offset;
     loop {
         let mut batch = LineBatch::new(path.clone(), cursor.row);
+        batch.file = file;
         batch.place = Some(BatchPlace { file, offset });
         batch.data.append(&mut carry);
         let eof = fill(&mut reader, &mut batch.data, &path, cursor.line_no)?;
@@ -463,7 +496,12 @@ mod tests {
         let path = Arc::new(PathBuf::from("t.jsonl"));
         let (tx, mut rx) = mpsc::channel(1024);
         let reader: InputReader = Box::pin(std::io::Cursor::new(input.clone()));
-        let rows = read_batches(reader, path.clone(), 5, &tx).await.unwrap();
+        let at = Start {
+            file: 2,
+            first_row: 5,
+            ..Start::default()
+        };
+        let rows = read_batches(reader, path.clone(), at, &tx).await.unwrap();
         drop(tx);
         let mut async_batches = Vec::new();
         while let Some(b) = rx.recv().await {
@@ -472,7 +510,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(1024);
         let bytes = input.clone();
         let blocking_rows = tokio::task::spawn_blocking(move || {
-            read_batches_blocking(std::io::Cursor::new(bytes), path, 2, 5, &tx).unwrap()
+            read_batches_blocking(std::io::Cursor::new(bytes), path, at, &tx).unwrap()
         })
         .await
         .unwrap();

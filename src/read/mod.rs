@@ -9,7 +9,10 @@
 pub mod fields;
 pub mod lines;
 pub mod open;
+pub mod part;
+pub mod place;
 pub mod scan;
 pub mod step03;
 
 pub use lines::{Line, LineBatch};
+pub use place::RowPlace;

@@ -19,9 +19,11 @@ pub type InputReader = Pin<Box<dyn AsyncBufRead + Send>>;
 const READ_BUFFER: usize = 1 << 20;
 
 /// What a stream's first bytes say it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Plain bytes.
+    #[default]
     None,
     /// gzip (possibly multi-member, like `cat a.gz b.gz`).
     Gzip,
@@ -38,6 +40,15 @@ impl Compression {
             Compression::Zstd
         } else {
             Compression::None
+        }
+    }
+
+    /// The suffix a file compressed this way carries after `.jsonl`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
         }
     }
 

@@ -10,7 +10,13 @@ fn pick_rows(rows: &[(u8, u8)], seed: u64, plan: Plan) -> (Vec<Pick>, GroupStats
     let mut entries: Vec<IndexEntry> = rows
         .iter()
         .enumerate()
-        .map(|(i, (r, d))| sampler.entry(&format!("raw{r}"), &format!("doc{d}"), i as u64))
+        .map(|(i, (r, d))| IndexEntry {
+            place: RowPlace {
+                line_no: i as u64 + 1,
+                ..RowPlace::UNKNOWN
+            },
+            ..sampler.entry(&format!("raw{r}"), &format!("doc{d}"), i as u64)
+        })
         .collect();
     entries.sort();
     let mut picks = Vec::new();
@@ -34,6 +40,7 @@ fn cut(picks: &[Pick], n: u32) -> Vec<u64> {
 const PLAN: Plan = Plan {
     qa_per_doc: 3,
     max_cut: 50,
+    shard: None,
 };
 
 #[test]
@@ -122,7 +129,7 @@ proptest! {
     ) {
         // Which summaries are drawn depends on (seed, raw, doc) only.
         let drawn = |rows: &[(u8, u8)]| {
-            let (picks, _) = pick_rows(rows, seed, Plan { qa_per_doc: 1000, max_cut: 2 });
+            let (picks, _) = pick_rows(rows, seed, Plan { qa_per_doc: 1000, max_cut: 2, shard: None });
             let mut s: Vec<(u8, u8)> = picks.iter().map(|p| rows[p.row as usize]).collect();
             s.sort();
             s.dedup();
@@ -131,5 +138,53 @@ proptest! {
         let mut reversed = rows.clone();
         reversed.reverse();
         prop_assert_eq!(drawn(&rows), drawn(&reversed));
+    }
+}
+
+proptest! {
+    #[test]
+    fn shards_draw_what_one_machine_draws(
+        rows in prop::collection::vec((0u8..4, 0u8..8), 1..80),
+        cuts in prop::collection::vec(0usize..80, 0..4),
+        seed in any::<u64>(),
+    ) {
+        // Rows split among shards at arbitrary points (a shard numbers its
+        // own rows from 0) and identified by their line: each shard's picks
+        // are exactly the one-machine picks that fall in it.
+        let (whole, whole_stats) = pick_rows(&rows, seed, PLAN);
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c % rows.len()).collect();
+        bounds.push(0);
+        bounds.push(rows.len());
+        bounds.sort();
+        bounds.dedup();
+        let sampler = Sampler::new(seed);
+        let mut entries = Vec::new();
+        for (shard, w) in bounds.windows(2).enumerate() {
+            for (local, i) in (w[0]..w[1]).enumerate() {
+                let (r, d) = rows[i];
+                entries.push(IndexEntry {
+                    place: RowPlace { line_no: i as u64 + 1, ..RowPlace::UNKNOWN },
+                    shard: shard as u32,
+                    ..sampler.entry(&format!("raw{r}"), &format!("doc{d}"), local as u64)
+                });
+            }
+        }
+        entries.sort();
+        for (shard, w) in bounds.windows(2).enumerate() {
+            let plan = Plan { shard: Some(shard as u32), ..PLAN };
+            let mut picks = Vec::new();
+            let stats = walk_groups(entries.iter().copied().map(Ok::<_, ()>), plan, |p| {
+                picks.push((p.row + w[0] as u64, p.level));
+                Ok(())
+            }).unwrap();
+            picks.sort();
+            let expect: Vec<(u64, u32)> = whole
+                .iter()
+                .filter(|p| (w[0]..w[1]).contains(&(p.row as usize)))
+                .map(|p| (p.row, p.level))
+                .collect();
+            prop_assert_eq!(picks, expect);
+            prop_assert_eq!(stats, whole_stats);
+        }
     }
 }

@@ -60,7 +60,7 @@ impl Dataset {
 }
 
 /// Compression of the generated files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     /// Plain `.jsonl`.
     None,
@@ -268,47 +268,9 @@ fn group_rows(cfg: &Config, ctx: &rows::Ctx<'_>, docs: &[doc::RawDoc]) -> [Vec<V
     batches
 }
 
-/// Parse a size such as `800MB`, `4GB`, `1.5GiB`, `64k` or `1000` (bytes).
-/// `K`, `M`, `G`, `T` (with or without `B`) are powers of 1000; `KiB`,
-/// `MiB`, `GiB`, `TiB` powers of 1024.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size `{s}`: expected e.g. 800MB or 4GB"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "t" | "tb" => 1e12,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0f64.powi(4),
-        other => return Err(format!("invalid size unit `{other}` in `{s}`")),
-    };
-    Ok((value * mult).round() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("800MB"), Ok(800_000_000));
-        assert_eq!(parse_size("4GB"), Ok(4_000_000_000));
-        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
-        assert_eq!(parse_size("64k"), Ok(64_000));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5XB").is_err());
-    }
 
     #[test]
     fn mixed_compression_cycles() {

@@ -91,6 +91,11 @@ impl PreparedTokenizer {
         self.resolved.describe()
     }
 
+    /// The resolved files (to copy them for other machines).
+    pub fn resolved(&self) -> &ResolvedTokenizer {
+        &self.resolved
+    }
+
     /// The tokenizer files and their sha256, as the manifest records them.
     pub fn files_manifest(&self) -> Value {
         files_manifest(&self.resolved)

@@ -66,7 +66,7 @@ pub struct Args {
     #[arg(long)]
     pub shuffle: bool,
     /// Memory for held records before they spill to disk (e.g. 256MiB).
-    #[arg(long, default_value = "256MiB", value_parser = super::mix::parse_size)]
+    #[arg(long, default_value = "256MiB", value_parser = crate::size::parse_size)]
     pub memory_limit: u64,
     /// Folder for temp files (default: the system temp folder).
     #[arg(long)]

@@ -1,6 +1,7 @@
-//! Pass 2: stream every dataset again, in output order; build the chosen
-//! records on the worker pool; append each record to every cut that holds
-//! it. All cut files are written in this one pass and committed together.
+//! Pass 2 (the emit stage's work): stream a shard's parts of every dataset
+//! again, in output order; build the chosen records on the worker pool;
+//! append each record to every cut part that holds it. All of a shard's
+//! parts are written in this one pass and committed together.
 
 use std::collections::BTreeMap;
 use std::iter::Peekable;
@@ -11,13 +12,14 @@ use anyhow::Context;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use super::args::Plan;
+use super::options::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
-use crate::format::{cut_file_name, Dataset};
-use crate::pipeline::{spawn_pick_reader, spawn_reader, CompactRows, PickedBatch, WorkerPool};
-use crate::progress::Progress;
-use crate::read::step03::{DatasetFiles, Discovery};
+use crate::format::Dataset;
+use crate::observe::Meter;
+use crate::pipeline::{spawn_part_reader, spawn_pick_reader, CompactRows, PickedBatch, WorkerPool};
+use crate::read::open::Compression;
+use crate::read::part::Part;
 use crate::read::LineBatch;
 use crate::records::{BuiltBatch, RecordBuilder};
 use crate::select::Pick;
@@ -26,7 +28,7 @@ use crate::write::OutputFile;
 use xxhash_rust::xxh3::Xxh3Default as Xxh3;
 
 /// Samples and tokens of one dataset in one cut.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Records.
     pub samples: u64,
@@ -35,7 +37,7 @@ pub struct Tally {
 }
 
 /// One written cut.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CutResult {
     /// The cut size.
     pub n: u32,
@@ -80,30 +82,42 @@ pub struct Pass2<'a> {
     pub pool: &'a WorkerPool,
     /// Builds records (rules + tokenizer).
     pub builder: &'a Arc<RecordBuilder>,
-    /// The step-03 files.
-    pub found: &'a Discovery,
+    /// Per dataset in output order: its files (all of them: picks name
+    /// their file by index) and the parts of them this shard reads.
+    pub datasets: &'a [ShardInput],
     /// The progress bar.
-    pub progress: &'a Progress,
+    pub progress: &'a Meter,
+}
+
+/// One dataset as a shard's pass 2 reads it.
+pub struct ShardInput {
+    /// Which dataset.
+    pub dataset: Dataset,
+    /// All its files, in order.
+    pub files: Vec<PathBuf>,
+    /// The parts this shard reads.
+    pub parts: Vec<Part>,
 }
 
 impl Pass2<'_> {
-    /// Write every feasible cut: every dataset in output order, each record
-    /// appended to every cut that holds it; all cuts committed together.
+    /// Write every cut of `targets` (cut size, part file): every dataset in
+    /// output order, each record appended to every cut that holds it; all
+    /// parts committed together.
     pub async fn write_cuts(
         &self,
         selections: Vec<Selection>,
-        feasible: &[u32],
+        targets: &[(u32, PathBuf)],
         rejects: &mut Rejects,
     ) -> anyhow::Result<Outcome> {
-        let dir = self.plan.output.join("training_mix");
-        let mut cuts = OpenCuts::create(&dir, feasible, self.plan)?;
+        let feasible: Vec<u32> = targets.iter().map(|(n, _)| *n).collect();
+        let mut cuts = OpenCuts::create(targets)?;
         let mut outcome = Outcome::default();
         let mut selections: BTreeMap<Dataset, Selection> =
             selections.into_iter().map(|s| (s.dataset, s)).collect();
         // Picks are drawn for the largest requested cut; rows beyond the
         // largest feasible one go to no file, so they are never built.
         let level_limit = feasible.iter().copied().max().unwrap_or(0);
-        for files in &self.found.datasets {
+        for files in self.datasets {
             let selection = selections.remove(&files.dataset);
             if let Some(s) = &selection {
                 *outcome.dropped.entry(files.dataset).or_default() += s.dropped;
@@ -129,7 +143,7 @@ impl Pass2<'_> {
     /// matched by row.
     async fn write_dataset(
         &self,
-        files: &DatasetFiles,
+        files: &ShardInput,
         selection: Option<Selection>,
         level_limit: u32,
         cuts: &mut OpenCuts,
@@ -153,7 +167,7 @@ impl Pass2<'_> {
                 (picked.inspect(show).boxed(), reader)
             }
             selection => {
-                let (batches, reader) = spawn_reader(files.files.clone(), depth);
+                let (batches, reader) = spawn_part_reader(files.parts.clone(), depth);
                 let picks = selection.map(|s| below_level(s.picks, level_limit).peekable());
                 (
                     batches.map(attach_picks(picks)).inspect(show).boxed(),
@@ -240,16 +254,18 @@ struct OpenCuts {
 }
 
 impl OpenCuts {
-    /// Open a temporary file for each of `feasible` under `dir`.
-    fn create(dir: &std::path::Path, feasible: &[u32], plan: &Plan) -> anyhow::Result<OpenCuts> {
+    /// Open a temporary file for each of `targets` (plain: compression is
+    /// the merge's).
+    fn create(targets: &[(u32, PathBuf)]) -> anyhow::Result<OpenCuts> {
         let mut cuts = OpenCuts {
             outputs: Vec::new(),
-            hashers: vec![Xxh3::new(); feasible.len()],
+            hashers: vec![Xxh3::new(); targets.len()],
             results: Vec::new(),
         };
-        for &n in feasible {
-            let path = dir.join(format!("{}{}", cut_file_name(n), plan.compress.suffix()));
-            cuts.outputs.push(OutputFile::create(&path, None)?);
+        for (n, path) in targets {
+            let (n, path) = (*n, path.clone());
+            cuts.outputs
+                .push(OutputFile::create(&path, Some(Compression::None))?);
             cuts.results.push(CutResult {
                 n,
                 path,

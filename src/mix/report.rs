@@ -7,15 +7,14 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::args::Plan;
+use super::options::Plan;
 use super::pass1::Selection;
 use super::pass2::Outcome;
 use crate::format::Dataset;
-use crate::read::step03::Discovery;
-use crate::tokenize::chat::LoadedTokenizer;
+use crate::shard::PlannedDataset;
 
 /// Which cuts can be written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Feasibility {
     /// Feasible cut sizes, ascending.
     pub feasible: Vec<u32>,
@@ -71,42 +70,6 @@ impl Feasibility {
     }
 }
 
-/// Print the per-cut tables and the final summary on stdout (one write, so
-/// a closed pipe is an error `exit` reports quietly, never a panic).
-pub fn print_summary(outcome: &Outcome, quiet: bool) -> std::io::Result<()> {
-    use std::fmt::Write as _;
-    if quiet {
-        return Ok(());
-    }
-    let mut text = String::new();
-    for cut in &outcome.cuts {
-        let _ = writeln!(text, "cut {}x -> {}", cut.n, cut.path.display());
-        for (dataset, tally) in &cut.datasets {
-            let _ = writeln!(
-                text,
-                "  {:<22} {:>10} samples {:>14} tokens",
-                dataset.folder(),
-                tally.samples,
-                tally.tokens
-            );
-        }
-    }
-    let _ = writeln!(
-        text,
-        "{:>8}  {:>14}  {:>13}",
-        "cut_size", "total_tokens", "total_samples"
-    );
-    for cut in &outcome.cuts {
-        let total = cut.total();
-        let _ = writeln!(
-            text,
-            "{:>8}  {:>14}  {:>13}",
-            cut.n, total.tokens, total.samples
-        );
-    }
-    std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
-}
-
 /// The manifest written beside the outputs.
 pub struct Manifest(Value);
 
@@ -114,23 +77,22 @@ impl Manifest {
     /// Gather everything worth recording about this run.
     pub fn new(
         plan: &Plan,
-        found: &Discovery,
-        tokenizer: &LoadedTokenizer,
+        datasets: &[PlannedDataset],
+        tokenizer: Value,
         feasibility: &Feasibility,
         outcome: &Outcome,
         elapsed: Duration,
     ) -> Self {
-        let inputs: Vec<Value> = found
-            .datasets
+        let inputs: Vec<Value> = datasets
             .iter()
             .map(|d| {
                 json!({
                     "dataset": d.dataset.folder(),
                     "files": d.files.iter().map(|f| json!({
-                        "path": f.display().to_string(),
-                        "bytes": std::fs::metadata(f).map(|m| m.len()).unwrap_or(0),
+                        "path": f.path.display().to_string(),
+                        "bytes": f.bytes,
                     })).collect::<Vec<_>>(),
-                    "bytes": d.bytes,
+                    "bytes": d.bytes(),
                     "rows": outcome.rows.get(&d.dataset).copied().unwrap_or(0),
                     "dropped_by_gpt_oss_filter": outcome.dropped.get(&d.dataset).copied().unwrap_or(0),
                 })
@@ -164,7 +126,7 @@ impl Manifest {
                 "gpt_oss": plan.gpt_oss,
                 "columns": serde_json::to_value(column_map(plan)).unwrap_or(Value::Null),
             },
-            "tokenizer": tokenizer.manifest(),
+            "tokenizer": tokenizer,
             "summaries_per_raw_document": feasibility.means.iter().map(|(d, m)| json!({
                 "dataset": d.folder(), "mean": m,
             })).collect::<Vec<_>>(),

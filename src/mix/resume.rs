@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use xxhash_rust::xxh3::Xxh3Default;
 
-use super::args::Plan;
+use super::options::Plan;
 use crate::format::Dataset;
 use crate::read::step03::Discovery;
 

@@ -77,16 +77,20 @@ impl Report<'_> {
             .collect()
     }
 
-    /// The summary table, on stderr.
-    pub fn print_table(&self) {
+    /// The summary table, as lines of text.
+    pub fn table(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
         let (records, tokens) = self.totals();
-        eprintln!(
+        let _ = writeln!(
+            out,
             "{:<28} {:>11} {:>11} {:>11} {:>14} {:>7} {:>9} {:>9}",
             "source", "population", "selected", "copies", "tokens", "target", "records%", "tokens%"
         );
         for (s, target) in self.sources.iter().zip(self.target_shares()) {
             let target = target.map_or("-".to_owned(), |t| format!("{:.1}%", 100.0 * t));
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "{:<28} {:>11} {:>11} {:>11} {:>14} {:>7} {:>8.1}% {:>8.1}%",
                 truncate(&s.name, 28),
                 s.population.records,
@@ -98,18 +102,21 @@ impl Report<'_> {
                 100.0 * share(s.draw.tokens, tokens),
             );
         }
-        eprintln!(
+        let _ = writeln!(
+            out,
             "{:<28} {:>11} {:>11} {:>11} {:>14}",
             "total", "", "", records, tokens
         );
         for w in &self.outputs {
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "wrote {} ({} records, {} bytes)",
                 w.path.display(),
                 w.records,
                 w.bytes
             );
         }
+        out
     }
 
     /// The manifest as JSON.

@@ -27,64 +27,53 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cmd::mix::parse_size;
 use crate::pipeline::WorkerPool;
 use crate::tokenize::chat;
 use config::{Ask, Loaded};
 use report::{Report, SourceReport};
 use shards::{Limits, Shards};
 
-/// Arguments of `knowmix recipe`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
+/// What a recipe run is asked to do.
+#[derive(Debug, Clone)]
+pub struct RecipeOptions {
     /// The recipe YAML file (`datasets: [{path, sampling_size}]`; paths are
     /// relative to it).
     pub recipe: PathBuf,
     /// Output file (`-`: stdout), compressed by extension (.gz, .zst); with
     /// sharding, the stem of `STEM-00000.EXT`, …
-    #[arg(short, long, default_value = "-")]
     pub output: PathBuf,
     /// Seed of the draw and the shuffle: same seed, same bytes.
-    #[arg(long, env = "SEED", default_value_t = 42)]
     pub seed: u64,
     /// Keep source order (copies adjacent) instead of a global shuffle.
-    #[arg(long)]
     pub no_shuffle: bool,
-    /// Count tokens of records without `token_length` with this tokenizer
-    /// (folder, tokenizer.json or hub id in the HF cache).
-    #[arg(long)]
+    /// Count tokens of records without `token_length` with this tokenizer.
     pub tokenizer: Option<String>,
     /// Start a new shard after this many records.
-    #[arg(long, value_name = "N")]
     pub max_records_per_file: Option<u64>,
     /// Start a new shard before a file exceeds this many bytes (uncompressed).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_bytes_per_file: Option<u64>,
     /// Manifest path (default: OUTPUT.manifest.json; none for stdout).
-    #[arg(long)]
     pub manifest: Option<PathBuf>,
     /// Memory budget for sort buffers (draw keys and shuffle slots).
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub memory_limit: u64,
     /// Folder for temporary sort runs and the shuffle's data file.
-    #[arg(long)]
     pub spill_dir: Option<PathBuf>,
     /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// No table on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
-/// Run a recipe.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(crate::exit::until_interrupted(run_args(args)))
+/// What a recipe run did.
+pub struct RecipeOutcome {
+    /// The per-source table (populations, selections, copies, shares).
+    pub table: String,
+    /// The manifest (also written beside the output unless it is stdout).
+    pub manifest: serde_json::Value,
+}
+
+/// Run a recipe on a runtime of its own.
+pub fn run(options: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
+    let runtime = crate::pipeline::runtime().context("cannot start the async runtime")?;
+    runtime.block_on(run_options(options))
 }
 
 /// Per source: its files and its identity in the hashes (the path as
@@ -109,7 +98,8 @@ fn sources(loaded: &Loaded) -> anyhow::Result<Vec<(Vec<PathBuf>, u64)>> {
     Ok(out)
 }
 
-async fn run_args(args: Args) -> anyhow::Result<()> {
+/// Run a recipe on the caller's tokio runtime.
+pub async fn run_options(args: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
     let started = Instant::now();
     let loaded = config::load(&args.recipe)?;
     let sources = sources(&loaded)?;
@@ -192,10 +182,10 @@ async fn run_args(args: Args) -> anyhow::Result<()> {
     if let Some(path) = manifest {
         report.write_manifest(&path)?;
     }
-    if !args.quiet {
-        report.print_table();
-    }
-    Ok(())
+    Ok(RecipeOutcome {
+        table: report.table(),
+        manifest: report.manifest(),
+    })
 }
 
 /// Check token needs, plan every source's request, and draw.

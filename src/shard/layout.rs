@@ -1,0 +1,128 @@
+//! The work folder that the stages of a sharded mix share, and nothing
+//! else: `plan.json`, the tokenizer's files, each index shard's sorted
+//! runs and spans, each emit shard's cut parts, and a completion marker
+//! per stage and shard, written last and naming the plan's fingerprint. A
+//! stage whose marker exists is done; a marker with another fingerprint
+//! belongs to another plan and is an error, never silently reused.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::StageError;
+use crate::format::Dataset;
+
+/// The work folder of one sharded mix.
+#[derive(Debug, Clone)]
+pub struct Work {
+    root: PathBuf,
+}
+
+impl Work {
+    /// The work folder at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Work {
+        Work { root: root.into() }
+    }
+
+    /// Its path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `plan.json`.
+    pub fn plan_path(&self) -> PathBuf {
+        self.root.join("plan.json")
+    }
+
+    /// The tokenizer's files, copied by `plan`.
+    pub fn tokenizer_dir(&self) -> PathBuf {
+        self.root.join("tokenizer")
+    }
+
+    /// Index shard `shard`'s folder.
+    pub fn index_dir(&self, shard: u32) -> PathBuf {
+        self.root.join("index").join(format!("shard-{shard:05}"))
+    }
+
+    /// Emit shard `shard`'s folder.
+    pub fn emit_dir(&self, shard: u32) -> PathBuf {
+        self.root.join("emit").join(format!("shard-{shard:05}"))
+    }
+
+    /// The sorted index run of `dataset` made by index shard `shard`.
+    pub fn index_run(&self, shard: u32, dataset: Dataset) -> PathBuf {
+        self.index_dir(shard)
+            .join(format!("{}.index", dataset.folder()))
+    }
+
+    /// Where the needed values of `dataset`'s rows lie, by index shard `shard`.
+    pub fn spans(&self, shard: u32, dataset: Dataset) -> PathBuf {
+        self.index_dir(shard)
+            .join(format!("{}.spans", dataset.folder()))
+    }
+
+    /// Rows set aside by a stage's shard under `--on-error skip`.
+    pub fn rejects(dir: &Path) -> PathBuf {
+        dir.join("rejected.jsonl")
+    }
+
+    /// Emit shard `shard`'s part of cut `n`.
+    pub fn part(&self, shard: u32, n: u32) -> PathBuf {
+        self.emit_dir(shard).join(crate::format::cut_file_name(n))
+    }
+
+    /// A stage's completion marker in its shard folder.
+    pub fn marker(dir: &Path) -> PathBuf {
+        dir.join("done.json")
+    }
+}
+
+/// Read a marker, if there: `None` when the stage has not finished.
+pub fn read_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StageError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StageError::Corrupt {
+                path: path.to_path_buf(),
+                what: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Write a small JSON file atomically (markers, the plan).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StageError> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+    bytes.push(b'\n');
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| StageError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    crate::write::write_small_atomic(path, &bytes).map_err(|e| StageError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// Make a stage's shard folder afresh: whatever an unfinished earlier
+/// attempt left there (never a finished stage's output: callers check the
+/// marker first) is removed.
+pub fn fresh_dir(dir: &Path) -> Result<(), StageError> {
+    let io = |source| StageError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    std::fs::create_dir_all(dir).map_err(io)
+}

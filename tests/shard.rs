@@ -1,0 +1,299 @@
+//! `knowmix shard plan|index|emit|merge`: the merged cuts are
+//! byte-identical to `knowmix mix` whatever the shard count, the stages
+//! are idempotent and refuse to run out of order, and a killed shard is
+//! simply rerun.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{fixture, knowmix, llama_dir, read_plain, tempdir};
+
+const CUTS: &str = "1,3,5";
+
+fn mix(input: &Path, out: &Path, extra: &[&str]) {
+    knowmix()
+        .arg("mix")
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .args(["--quiet", "--cut-sizes", CUTS])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+fn stage(args: &[&str], work: &Path) -> assert_cmd::assert::Assert {
+    knowmix()
+        .arg("shard")
+        .args(&args[..1])
+        .arg("--work")
+        .arg(work)
+        .args(&args[1..])
+        .arg("--quiet")
+        .assert()
+}
+
+/// Plan `shards`, then run every stage (index and emit shards in reverse
+/// order, to show order does not matter).
+fn sharded(input: &Path, work: &Path, out: &Path, shards: u32, extra: &[&str]) {
+    knowmix()
+        .args(["shard", "plan", "--quiet", "--cut-sizes", CUTS])
+        .arg("--input")
+        .arg(input)
+        .arg("--work")
+        .arg(work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .args(["--shards", &shards.to_string()])
+        .args(extra)
+        .assert()
+        .success();
+    for s in (0..shards).rev() {
+        stage(&["index", "--shard", &s.to_string()], work).success();
+    }
+    for s in (0..shards).rev() {
+        stage(&["emit", "--shard", &s.to_string(), "--threads", "1"], work).success();
+    }
+    stage(&["merge", "--output", out.to_str().unwrap()], work).success();
+}
+
+fn cut(out: &Path, n: u32) -> Vec<u8> {
+    let path = out.join(format!("training_mix/combined_cut_{n}x.jsonl"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_same_cuts(a: &Path, b: &Path, what: &str) {
+    for n in [1, 3, 5] {
+        let (x, y) = (cut(a, n), cut(b, n));
+        assert!(!x.is_empty());
+        assert!(
+            x == y,
+            "{what}: cut {n} differs ({} vs {} bytes)",
+            x.len(),
+            y.len()
+        );
+    }
+}
+
+/// The fixture corpus with every file decompressed, so large plain files
+/// are split mid-file by many shards.
+fn plain_corpus(dir: &Path) -> PathBuf {
+    let root = dir.join("plain_step_03");
+    for entry in std::fs::read_dir(fixture("step_03")).unwrap() {
+        let dataset = entry.unwrap().path();
+        let target = root.join(dataset.file_name().unwrap());
+        std::fs::create_dir_all(&target).unwrap();
+        for file in std::fs::read_dir(&dataset).unwrap() {
+            let file = file.unwrap().path();
+            let name = file.file_name().unwrap().to_str().unwrap();
+            let name = name.trim_end_matches(".gz").trim_end_matches(".zst");
+            std::fs::write(target.join(name), read_plain(&file)).unwrap();
+        }
+    }
+    root
+}
+
+#[test]
+fn merged_cuts_equal_mix_for_1_3_7_shards() {
+    let dir = tempdir();
+    let plain = plain_corpus(dir.path());
+    for (name, input) in [("mixed", fixture("step_03")), ("plain", plain)] {
+        let reference = dir.path().join(format!("ref-{name}"));
+        mix(&input, &reference, &[]);
+        for shards in [1, 3, 7] {
+            let work = dir.path().join(format!("work-{name}-{shards}"));
+            let out = dir.path().join(format!("out-{name}-{shards}"));
+            sharded(&input, &work, &out, shards, &[]);
+            assert_same_cuts(&reference, &out, &format!("{name} corpus, {shards} shards"));
+            let manifest: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.join("training_mix/manifest.json")).unwrap(),
+            )
+            .unwrap();
+            let reference: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(reference.join("training_mix/manifest.json")).unwrap(),
+            )
+            .unwrap();
+            for key in ["cuts", "inputs", "fingerprint", "infeasible_cuts"] {
+                assert_eq!(
+                    manifest[key], reference[key],
+                    "{name}, {shards} shards: {key}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn plain_files_are_split_mid_file_at_line_starts() {
+    let dir = tempdir();
+    let input = plain_corpus(dir.path());
+    let work = dir.path().join("work");
+    knowmix()
+        .args(["shard", "plan", "--quiet", "--shards", "7"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--work")
+        .arg(&work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
+        .success();
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("plan.json")).unwrap()).unwrap();
+    let mut ranges = 0;
+    for dataset in plan["datasets"].as_array().unwrap() {
+        for part in dataset["shards"].as_array().unwrap().iter().flatten() {
+            let Some(range) = part["range"].as_object() else {
+                continue;
+            };
+            ranges += 1;
+            let bytes = std::fs::read(part["path"].as_str().unwrap()).unwrap();
+            let start = range["start"].as_u64().unwrap() as usize;
+            assert!(start == 0 || bytes[start - 1] == b'\n', "{part}");
+            let lines = bytes[..start].iter().filter(|&&b| b == b'\n').count();
+            assert_eq!(range["lines_before"].as_u64().unwrap() as usize, lines);
+        }
+    }
+    assert!(ranges >= 7, "only {ranges} byte ranges");
+}
+
+#[test]
+fn skipped_rows_are_gathered_from_every_shard() {
+    let dir = tempdir();
+    let input = plain_corpus(dir.path());
+    let file = input.join("extractive_summary/gen-00000-of-00003.jsonl");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    let at = text.len() / 2;
+    let at = at + text[at..].find('\n').unwrap() + 1;
+    text.insert_str(at, "{broken\n");
+    std::fs::write(&file, text).unwrap();
+    let reference = dir.path().join("ref");
+    mix(&input, &reference, &["--on-error", "skip"]);
+    let (work, out) = (dir.path().join("work"), dir.path().join("out"));
+    sharded(&input, &work, &out, 4, &["--on-error", "skip"]);
+    assert_same_cuts(&reference, &out, "skip, 4 shards");
+    let rejected = |d: &Path| std::fs::read_to_string(d.join("training_mix/rejected.jsonl"));
+    assert_eq!(rejected(&reference).unwrap(), rejected(&out).unwrap());
+}
+
+#[test]
+fn stages_refuse_to_run_early_and_are_idempotent() {
+    let dir = tempdir();
+    let work = dir.path().join("work");
+    stage(&["index", "--shard", "0"], &work)
+        .failure()
+        .stderr(predicates::str::contains("no plan.json"));
+    knowmix()
+        .args(["shard", "plan", "--quiet", "--shards", "3"])
+        .arg("--input")
+        .arg(fixture("step_03"))
+        .arg("--work")
+        .arg(&work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
+        .success();
+    stage(&["index", "--shard", "3"], &work)
+        .failure()
+        .stderr(predicates::str::contains("shard 3 does not exist"));
+    stage(&["index", "--shard", "0"], &work).success();
+    stage(&["emit", "--shard", "0"], &work)
+        .failure()
+        .code(1)
+        .stderr(predicates::str::contains("index shard 1 of 3 is not done"));
+    let marker = work.join("index/shard-00000/done.json");
+    let before = std::fs::metadata(&marker).unwrap().modified().unwrap();
+    knowmix()
+        .args(["shard", "index", "--shard", "0"])
+        .arg("--work")
+        .arg(&work)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("already done"));
+    assert_eq!(
+        std::fs::metadata(&marker).unwrap().modified().unwrap(),
+        before
+    );
+    stage(&["index", "--shard", "1"], &work).success();
+    stage(&["index", "--shard", "2"], &work).success();
+    stage(
+        &["merge", "--output", dir.path().join("o").to_str().unwrap()],
+        &work,
+    )
+    .failure()
+    .stderr(predicates::str::contains("emit shard 0 of 3 is not done"));
+    // Planned again with other options: old markers are another plan's.
+    knowmix()
+        .args(["shard", "plan", "--quiet", "--shards", "3", "--seed", "7"])
+        .arg("--input")
+        .arg(fixture("step_03"))
+        .arg("--work")
+        .arg(&work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
+        .success();
+    stage(&["emit", "--shard", "0"], &work)
+        .failure()
+        .stderr(predicates::str::contains("written for another plan"));
+}
+
+#[test]
+fn a_killed_index_shard_is_rerun_alone() {
+    let dir = tempdir();
+    let input = dir.path().join("step_03");
+    knowmix()
+        .arg("synth")
+        .arg("--output")
+        .arg(&input)
+        .args(["--raw-docs", "40", "--quiet"])
+        .assert()
+        .success();
+    let reference = dir.path().join("ref");
+    mix(&input, &reference, &[]);
+    let work = dir.path().join("work");
+    knowmix()
+        .args([
+            "shard",
+            "plan",
+            "--quiet",
+            "--shards",
+            "2",
+            "--cut-sizes",
+            CUTS,
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--work")
+        .arg(&work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
+        .success();
+    stage(&["index", "--shard", "0"], &work).success();
+    let bin = assert_cmd::cargo::cargo_bin("knowmix");
+    let started = std::time::Instant::now();
+    stage(&["index", "--shard", "1"], &work).success();
+    let full = started.elapsed();
+    std::fs::remove_dir_all(work.join("index/shard-00001")).unwrap();
+    for permille in [100u32, 400, 700, 900] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["shard", "index", "--shard", "1", "--quiet"])
+            .arg("--work")
+            .arg(&work)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * permille / 1000);
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+    }
+    stage(&["index", "--shard", "1"], &work).success();
+    for s in ["0", "1"] {
+        stage(&["emit", "--shard", s], &work).success();
+    }
+    let out = dir.path().join("out");
+    stage(&["merge", "--output", out.to_str().unwrap()], &work).success();
+    assert_same_cuts(&reference, &out, "after SIGKILL and rerun");
+}
