@@ -80,6 +80,30 @@ def test_mix_from_s3_to_local(s3_server, step03_url, local_mix, tmp_path):  # no
     assert cut_files(tmp_path) == cut_files(local_mix)
 
 
+def test_shard_stages_from_and_to_s3_match_mix(s3_server, step03_url, local_mix, tmp_path):  # noqa: F811
+    # Inputs and output on the bucket, the work folder W on a local (shared)
+    # file system; 3 shards, run in reverse order.
+    env, work = s3_server.env(), tmp_path / "work"
+    knowmix("shard", "plan", "--input", step03_url, "--work", work, "--shards", "3",
+            "--tokenizer", LLAMA, "--quiet", env=env)
+    for stage in ("index", "emit"):
+        for shard in (2, 1, 0):
+            knowmix("shard", stage, "--work", work, "--shard", shard, "--quiet", env=env)
+    knowmix("shard", "merge", "--work", work, "--output", s3_server.url("out/shard"),
+            "--quiet", env=env)
+    keys = s3_server.keys("out/shard/training_mix/")
+    got = {k.rsplit("/", 1)[1]: s3_server.get(k) for k in keys if k.endswith(".jsonl")}
+    assert got == cut_files(local_mix)
+
+
+def test_work_folder_on_s3_is_refused_clearly(s3_server, step03_url):  # noqa: F811
+    done = knowmix("shard", "plan", "--input", step03_url, "--work", s3_server.url("w"),
+                   "--shards", "2", env=s3_server.env(), check=False)
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1 and "--work s3://" in lines[0], lines
+
+
 def test_tokens_reads_and_writes_objects(s3_server, records, tmp_path):  # noqa: F811
     local = tmp_path / "tokens.jsonl"
     knowmix("tokens", records, "-o", local, "--tokenizer", LLAMA)
