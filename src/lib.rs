@@ -13,6 +13,7 @@
 //! * [`render`]: the model's chat template (minijinja with transformers shims).
 //! * [`tokenize`]: resolving and running tokenizers; exact fast counting.
 //! * [`write`]: atomic, optionally compressed output files.
+//! * [`store`]: local paths and `s3://` objects behind one set of calls.
 //! * [`chat_record`]: reading and splicing finished records (the pipe commands).
 //! * [`records`]: building step-04 records from step-03 rows on the worker pool.
 //! * [`spans`]: where a wide row's needed values lie, so pass 2 reads only those.
@@ -39,6 +40,7 @@ pub mod shard;
 pub mod size;
 pub mod spans;
 pub mod spill;
+pub mod store;
 pub mod synth;
 pub mod tokenize;
 pub mod write;

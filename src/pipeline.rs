@@ -317,9 +317,12 @@ pub type BatchStream = tokio_stream::wrappers::ReceiverStream<LineBatch>;
 /// The reader task: resolves to the number of rows read.
 pub type ReaderTask = tokio::task::JoinHandle<Result<u64, LineError>>;
 
-/// Read one part: plain files on a blocking thread straight into batch
-/// buffers (a byte range: from its start, no further than its end);
-/// stdin and compressed files, always whole, through the async decoders.
+/// Read one part: plain local files on a blocking thread straight into
+/// batch buffers (a byte range: from its start, no further than its end);
+/// stdin and compressed files, always whole, and objects (a range of a
+/// plain one as a ranged GET) through the async readers. Rows of objects
+/// have no known place: a later pass streams them again, as for
+/// compressed files.
 async fn read_one(
     part: &Part,
     first_row: u64,
@@ -335,7 +338,8 @@ async fn read_one(
         first_row,
         ..Start::default()
     };
-    if path.as_os_str() != "-" {
+    let object = crate::store::Location::is_object_path(&path);
+    if path.as_os_str() != "-" && !object {
         let mut file = std::fs::File::open(&path).map_err(open_err)?;
         if open::Compression::sniff(&peek(&mut file).map_err(open_err)?) == open::Compression::None
         {
@@ -360,8 +364,14 @@ async fn read_one(
             .expect("reader thread does not panic");
         }
     }
-    let reader = open::open(&path).await.map_err(open_err)?;
-    read_batches(reader, Arc::new(path), at, tx).await
+    let reader = match part.range {
+        Some(r) if object => {
+            at.lines_before = r.lines_before;
+            open::open_raw(&path, Some(r.start..r.end)).await
+        }
+        _ => open::open(&path).await,
+    };
+    read_batches(reader.map_err(open_err)?, Arc::new(path), at, tx).await
 }
 
 /// The first bytes of `file`, leaving its position at the start.

@@ -1,13 +1,11 @@
-//! The write stage: output files that appear whole or not at all. Bytes go
-//! to a temp file beside the destination (`.NAME.partial-XXXX`), through a
-//! large buffer and, when the name ends in `.gz`/`.zst`, an async-compression
-//! encoder; [`OutputFile::commit`] finishes the stream, fsyncs and renames.
-//! While a file grows, a blocking task syncs what has reached it every
-//! [`SYNC_EVERY`] bytes, so the final fsync waits only for the tail: on
-//! virtual disks one fsync of a large new file costs ~0.1 s however early
-//! its pages were written back.
-//! Dropping an uncommitted output removes its temp file, so an error never
-//! leaves a half-written file under the final name. `-` writes to stdout.
+//! The write stage: output files that appear whole or not at all, local or
+//! on object storage ([`crate::store::AtomicWriter`]: a temp file renamed
+//! into place, or a multipart upload completed on commit), through a large
+//! buffer and, when the name ends in `.gz`/`.zst`, an async-compression
+//! encoder. [`OutputFile::commit`] finishes the stream and publishes it.
+//! Dropping an uncommitted output removes its temp file (aborts its
+//! upload), so an error never leaves a half-written file under the final
+//! name. `-` writes to stdout.
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -17,12 +15,10 @@ use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 
 use crate::read::open::Compression;
+use crate::store::{AtomicWriter, Location, StoreError};
 
 /// Write buffer: stdout and files are written in large blocks.
 const WRITE_BUFFER: usize = 1 << 20;
-
-/// Bytes written between two background syncs.
-const SYNC_EVERY: u64 = 8 << 20;
 
 /// Prefix of temp files, so stale ones from a killed run can be recognised.
 pub const PARTIAL_MARK: &str = ".partial-";
@@ -31,8 +27,6 @@ pub const PARTIAL_MARK: &str = ".partial-";
 /// `training_mix/` (removed when the run ends; a killed run's is removed
 /// by the next run, like its partial files).
 pub const WORK_PREFIX: &str = ".work.partial-";
-
-type Sink = Pin<Box<dyn AsyncWrite + Send>>;
 
 /// Output errors name the destination.
 #[derive(Debug, thiserror::Error)]
@@ -59,103 +53,42 @@ impl WriteError {
             hint,
         }
     }
+
+    fn store(path: &Path, source: StoreError) -> Self {
+        WriteError::new(path, source.into_io_unnamed())
+    }
 }
 
 /// An output being written; see the module docs.
 pub struct OutputFile {
-    sink: Sink,
+    sink: Encoder<Target>,
     target: PathBuf,
-    temp: Option<tempfile::TempPath>,
     bytes: u64,
     finished: bool,
-    syncing: Option<BackgroundSync>,
-}
-
-/// Syncs a growing file in the background: at most one sync at a time.
-struct BackgroundSync {
-    file: std::sync::Arc<std::fs::File>,
-    /// Byte count when the last sync was started.
-    started_at: u64,
-    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl BackgroundSync {
-    /// Start a sync if `bytes` grew enough and none is running.
-    fn poke(&mut self, bytes: u64) {
-        let idle = self.running.as_ref().is_none_or(|r| r.is_finished());
-        if idle && bytes - self.started_at >= SYNC_EVERY {
-            self.started_at = bytes;
-            let file = self.file.clone();
-            // Its outcome is seen by the final fsync, which reports errors.
-            self.running = Some(tokio::task::spawn_blocking(move || file.sync_data()));
-        }
-    }
-
-    /// Wait for the running sync, if any.
-    async fn settle(&mut self) {
-        if let Some(running) = self.running.take() {
-            let _ = running.await;
-        }
-    }
 }
 
 impl OutputFile {
-    /// Start writing `target` (`-` for stdout), compressed by its extension
-    /// unless `compression` says otherwise.
+    /// Start writing `target` (`-` for stdout, `s3://...` for an object),
+    /// compressed by its extension unless `compression` says otherwise.
     pub fn create(target: &Path, compression: Option<Compression>) -> Result<Self, WriteError> {
         let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
-        if target == Path::new("-") {
-            let sink = wrap(Box::pin(FlushOnShutdown(tokio::io::stdout())), kind);
-            return Ok(OutputFile {
-                sink,
-                target: target.into(),
-                temp: None,
-                bytes: 0,
-                finished: false,
-                syncing: None,
-            });
-        }
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+        let inner = if target == Path::new("-") {
+            Target::Stdout(FlushOnShutdown(tokio::io::stdout()))
+        } else {
+            let at = Location::from_path(target).map_err(|e| WriteError::store(target, e))?;
+            Target::Store(AtomicWriter::create(&at).map_err(|e| WriteError::store(target, e))?)
         };
-        std::fs::create_dir_all(dir).map_err(|e| WriteError::new(dir, e))?;
-        let name = target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("output");
-        remove_stale_partials_of(dir, &format!(".{name}{PARTIAL_MARK}"));
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}{PARTIAL_MARK}"))
-            .permissions(output_permissions())
-            .tempfile_in(dir)
-            .map_err(|e| WriteError::new(target, e))?;
-        let (file, path) = temp.into_parts();
-        // Held while this process writes it: a partial nobody holds is a
-        // killed run's, which [`remove_stale_partials`] may remove.
-        let _ = fs4::FileExt::try_lock(&file);
-        let syncing = file.try_clone().ok().map(|f| BackgroundSync {
-            file: std::sync::Arc::new(f),
-            started_at: 0,
-            running: None,
-        });
-        let sink = wrap(Box::pin(tokio::fs::File::from_std(file)), kind);
         Ok(OutputFile {
-            sink,
+            sink: Encoder::new(inner, kind),
             target: target.into(),
-            temp: Some(path),
             bytes: 0,
             finished: false,
-            syncing,
         })
     }
 
     /// Append bytes.
     pub async fn write_all(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         self.bytes += bytes.len() as u64;
-        if let Some(syncing) = &mut self.syncing {
-            syncing.poke(self.bytes);
-        }
         self.sink
             .write_all(bytes)
             .await
@@ -167,22 +100,23 @@ impl OutputFile {
         self.bytes
     }
 
-    /// Finish the stream and fsync, without moving the file into place:
+    /// Finish the stream and make it durable, without publishing it:
     /// finish every output of a set first (that is where a full disk
     /// shows), then commit them all, so a set appears whole or not at all.
     pub async fn finish(&mut self) -> Result<(), WriteError> {
         if self.finished {
             return Ok(());
         }
-        let err = |e| WriteError::new(&self.target, e);
-        self.sink.shutdown().await.map_err(err)?;
-        if let Some(syncing) = &mut self.syncing {
-            syncing.settle().await;
-        }
-        if let Some(temp) = &self.temp {
-            std::fs::File::open(temp)
-                .and_then(|f| f.sync_all())
-                .map_err(err)?;
+        let target = &self.target;
+        self.sink
+            .shutdown()
+            .await
+            .map_err(|e| WriteError::new(target, e))?;
+        if let Target::Store(writer) = self.sink.get_mut() {
+            writer
+                .finish()
+                .await
+                .map_err(|e| WriteError::store(target, e))?;
         }
         self.finished = true;
         Ok(())
@@ -191,32 +125,107 @@ impl OutputFile {
     /// Finish the stream (if not yet) and move the file into place.
     pub async fn commit(mut self) -> Result<PathBuf, WriteError> {
         self.finish().await?;
-        let target = self.target.clone();
-        if let Some(temp) = self.temp.take() {
-            temp.persist(&target)
-                .map_err(|e| WriteError::new(&target, e.error))?;
+        if let Target::Store(writer) = self.sink.get_mut() {
+            writer
+                .commit()
+                .await
+                .map_err(|e| WriteError::store(&self.target, e))?;
         }
-        Ok(target)
+        Ok(self.target)
     }
 }
 
-/// Outputs are ordinary files (rw-r--r--), not the 0600 of temp files.
-fn output_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o644)
+/// Where an output's bytes go.
+enum Target {
+    Stdout(FlushOnShutdown<tokio::io::Stdout>),
+    Store(AtomicWriter),
 }
 
-fn wrap(inner: Sink, kind: Compression) -> Sink {
-    match kind {
-        Compression::None => Box::pin(BufWriter::with_capacity(WRITE_BUFFER, inner)),
-        Compression::Gzip => Box::pin(BufWriter::with_capacity(
-            WRITE_BUFFER,
-            GzipEncoder::new(inner),
-        )),
-        Compression::Zstd => Box::pin(BufWriter::with_capacity(
-            WRITE_BUFFER,
-            ZstdEncoder::new(inner),
-        )),
+impl AsyncWrite for Target {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Target::Stdout(w) => Pin::new(w).poll_write(cx, buf),
+            Target::Store(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Target::Stdout(w) => Pin::new(w).poll_flush(cx),
+            Target::Store(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Target::Stdout(w) => Pin::new(w).poll_shutdown(cx),
+            Target::Store(w) => Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A buffer and, by the output's name, a compressor in front of `W`.
+enum Encoder<W: AsyncWrite> {
+    Plain(BufWriter<W>),
+    Gzip(BufWriter<GzipEncoder<W>>),
+    Zstd(BufWriter<ZstdEncoder<W>>),
+}
+
+impl<W: AsyncWrite + Unpin> Encoder<W> {
+    fn new(inner: W, kind: Compression) -> Self {
+        match kind {
+            Compression::None => Encoder::Plain(BufWriter::with_capacity(WRITE_BUFFER, inner)),
+            Compression::Gzip => Encoder::Gzip(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                GzipEncoder::new(inner),
+            )),
+            Compression::Zstd => Encoder::Zstd(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                ZstdEncoder::new(inner),
+            )),
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut W {
+        match self {
+            Encoder::Plain(w) => w.get_mut(),
+            Encoder::Gzip(w) => w.get_mut().get_mut(),
+            Encoder::Zstd(w) => w.get_mut().get_mut(),
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Encoder<W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Encoder::Plain(w) => Pin::new(w).poll_write(cx, buf),
+            Encoder::Gzip(w) => Pin::new(w).poll_write(cx, buf),
+            Encoder::Zstd(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Encoder::Plain(w) => Pin::new(w).poll_flush(cx),
+            Encoder::Gzip(w) => Pin::new(w).poll_flush(cx),
+            Encoder::Zstd(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Encoder::Plain(w) => Pin::new(w).poll_shutdown(cx),
+            Encoder::Gzip(w) => Pin::new(w).poll_shutdown(cx),
+            Encoder::Zstd(w) => Pin::new(w).poll_shutdown(cx),
+        }
     }
 }
 
@@ -304,18 +313,11 @@ pub fn refuse_overwriting_inputs(
 }
 
 /// Write `bytes` to `target` atomically (small files: manifests, reports).
+/// Callable from synchronous code, inside the runtime or not.
 pub fn write_small_atomic(target: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let err = |e| WriteError::new(target, e);
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".manifest{PARTIAL_MARK}"))
-        .permissions(output_permissions())
-        .tempfile_in(dir)
-        .map_err(err)?;
-    std::io::Write::write_all(&mut temp, bytes).map_err(err)?;
-    temp.as_file().sync_all().map_err(err)?;
-    temp.persist(target).map_err(|e| err(e.error))?;
-    Ok(())
+    let at = Location::from_path(target).map_err(|e| WriteError::store(target, e))?;
+    crate::store::blocking(crate::store::write_small_atomic(&at, bytes))
+        .map_err(|e| WriteError::store(target, e))
 }
 
 #[cfg(test)]

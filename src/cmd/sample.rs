@@ -84,7 +84,11 @@ async fn sample(args: Args) -> anyhow::Result<()> {
     super::refuse_overwriting_inputs(&args.output, &inputs)?;
     let spill_dir = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut output = OutputFile::create(&args.output, None)?;
-    let from_files = inputs.iter().all(|p| p != Path::new("-"));
+    // Objects stream through the reservoir, like stdin: indexing would map
+    // whole files, and an object is not downloaded.
+    let from_files = inputs
+        .iter()
+        .all(|p| p != Path::new("-") && !crate::store::Location::is_object_path(p));
     match (args.n, args.ratio) {
         (Some(k), _) if from_files => {
             sample_files(&inputs, k, &args, &spill_dir, &mut output).await?

@@ -103,6 +103,20 @@ impl RunArgs {
 
 /// Run one stage.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let work = match &args.stage {
+        Stage::Plan(a) => &a.work,
+        Stage::Index(a) => &a.work,
+        Stage::Emit(a) => &a.work,
+        Stage::Merge(a) => &a.work,
+    };
+    if crate::store::Location::is_object_path(work) {
+        return Err(crate::error::UsageError(format!(
+            "--work {}: the work folder must be a local or shared file system folder \
+             (object storage is supported for --input and --output)",
+            work.display()
+        ))
+        .into());
+    }
     let runtime = crate::cmd::runtime()?;
     match args.stage {
         Stage::Plan(a) => {

@@ -145,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cuts = parse_cut_sizes(&args.cut_sizes)
         .map_err(|e| crate::error::UsageError(format!("--cut-sizes: {e}")))?;
     if let [dir] = &args.paths[..] {
-        if dir.is_dir() {
+        if is_folder(dir) {
             return super::block_on(step03_stats(dir.clone(), cuts, args));
         }
     }
@@ -165,6 +165,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or(1),
     };
     super::block_on(record_stats(args, counter.map(Arc::new), training))
+}
+
+/// Whether `path` is a folder (a step-03 output) rather than a file; an
+/// `s3://` URL is a folder when it is a prefix with objects under it.
+fn is_folder(path: &Path) -> bool {
+    use crate::store::{self, Location};
+    match Location::from_path(path) {
+        Ok(Location::Local(_)) | Err(_) => path.is_dir(),
+        Ok(at) => store::blocking(async {
+            !store::exists(&at).await.unwrap_or(true)
+                && store::folder_exists(&at).await.unwrap_or(false)
+        }),
+    }
 }
 
 fn batch_stats(

@@ -34,6 +34,7 @@ pub use pass2::{CutResult, Outcome as MixOutcome};
 pub use resume::fingerprint;
 
 use crate::shard::{self, Work};
+use crate::store::Location;
 use crate::tokenize::chat::{LoadedTokenizer, PreparedTokenizer};
 
 /// Run the mix on a runtime of its own; returns what was written (no
@@ -49,10 +50,17 @@ pub async fn run_plan(plan: Plan) -> anyhow::Result<MixOutcome> {
     let Some(setup) = set_up(&plan)? else {
         return Ok(MixOutcome::default());
     };
+    // The work folder sits beside the cuts, so they can be renamed into
+    // place; for an object output it is local, under --spill-dir.
+    let object_output = Location::is_object_path(&setup.dir);
+    let work_parent = match object_output {
+        true => &plan.spill_dir,
+        false => &setup.dir,
+    };
     let work_dir = tempfile::Builder::new()
         .prefix(crate::write::WORK_PREFIX)
-        .tempdir_in(&setup.dir)
-        .with_context(|| format!("{}: cannot create a work folder", setup.dir.display()))?;
+        .tempdir_in(work_parent)
+        .with_context(|| format!("{}: cannot create a work folder", work_parent.display()))?;
     let work = Work::temporary(work_dir.path());
     let (planned, tokenizer) = plan_in(&plan, &work, setup.prepared)?;
     // The columns detected at plan time are the ones every stage reads.
@@ -91,10 +99,12 @@ pub async fn run_plan(plan: Plan) -> anyhow::Result<MixOutcome> {
         plan: &planned,
         work: &work,
         run: &plan,
-        take_parts: true,
+        take_parts: !object_output,
     };
     let outcome = merge.run(carried, started).await?;
-    resume::remove_stale_outputs_by_manifest(&setup.dir);
+    if !object_output {
+        resume::remove_stale_outputs_by_manifest(&setup.dir);
+    }
     Ok(outcome)
 }
 
@@ -130,7 +140,7 @@ struct Setup {
     /// Cuts an earlier run left up to date, with their manifest entries.
     carried: Vec<(u32, serde_json::Value)>,
     /// Held for the whole run: no other run writes into `dir`.
-    _lock: crate::lock::FolderLock,
+    _lock: Option<crate::lock::FolderLock>,
 }
 
 /// Find the inputs, prepare the tokenizer and the output folder, and see
@@ -169,13 +179,19 @@ fn set_up(plan: &Plan) -> anyhow::Result<Option<Setup>> {
 
 /// `OUTPUT/training_mix`, created and locked, with partial files of killed
 /// runs removed.
-fn output_dir(plan: &Plan) -> anyhow::Result<(std::path::PathBuf, crate::lock::FolderLock)> {
+fn output_dir(
+    plan: &Plan,
+) -> anyhow::Result<(std::path::PathBuf, Option<crate::lock::FolderLock>)> {
     let dir = plan.output.join("training_mix");
+    if Location::is_object_path(&dir) {
+        // Objects need no folder, and unfinished uploads are not objects.
+        return Ok((dir, None));
+    }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
     let lock = crate::lock::FolderLock::acquire(&dir)?;
     crate::write::remove_stale_partials(&dir);
-    Ok((dir, lock))
+    Ok((dir, Some(lock)))
 }
 
 /// A spill folder under `--spill-dir` for one stage (locked while alive,

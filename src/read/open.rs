@@ -1,12 +1,16 @@
-//! Opening inputs: a path or `-` (stdin), decompressed by what its first
-//! bytes say (gzip `1f 8b`, zstd `28 b5 2f fd`) whatever its name, through
-//! async-compression on the tokio side.
+//! Opening inputs: a path, an `s3://` URL ([`crate::store`]) or `-`
+//! (stdin), decompressed by what its first bytes say (gzip `1f 8b`, zstd
+//! `28 b5 2f fd`) whatever its name, through async-compression on the tokio
+//! side.
 
+use std::ops::Range;
 use std::path::Path;
 use std::pin::Pin;
 
 use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+
+use crate::store::{Location, StoreError};
 
 /// A decompressed byte stream.
 pub type InputReader = Pin<Box<dyn AsyncBufRead + Send>>;
@@ -58,15 +62,26 @@ impl Compression {
     }
 }
 
-/// Open `path` (`-` is stdin) for reading, decompressing as needed.
+/// Open `path` (`-` is stdin, `s3://...` an object) for reading,
+/// decompressing as needed.
 pub async fn open(path: &Path) -> std::io::Result<InputReader> {
     let raw: Pin<Box<dyn AsyncBufRead + Send>> = if path == Path::new("-") {
         Box::pin(BufReader::with_capacity(READ_BUFFER, tokio::io::stdin()))
     } else {
-        let file = tokio::fs::File::open(path).await?;
-        Box::pin(BufReader::with_capacity(READ_BUFFER, file))
+        open_raw(path, None).await?
     };
     decompress(raw).await
+}
+
+/// The bytes of `path` in `range` (all when `None`) as stored, without
+/// decompressing: a seek on a local file, a ranged GET on an object.
+pub async fn open_raw(path: &Path, range: Option<Range<u64>>) -> std::io::Result<InputReader> {
+    // The caller names the file: the errors leave out the URL.
+    let at = Location::from_path(path).map_err(StoreError::into_io_unnamed)?;
+    let reader = crate::store::open_range(&at, range)
+        .await
+        .map_err(StoreError::into_io_unnamed)?;
+    Ok(Box::pin(BufReader::with_capacity(READ_BUFFER, reader)))
 }
 
 /// Wrap `raw` in the decoder its magic bytes call for.

@@ -5,7 +5,9 @@
 //! folder at all is an error, and so is a dataset that exists but yields no
 //! readable file (a regular file in its place, only hidden or unrelated
 //! files, a compression knowmix cannot read): dropping it would silently
-//! change the mix. Folders are walked by [`super::walk`].
+//! change the mix. Folders are walked by [`super::walk`]. The input may
+//! be an `s3://bucket/prefix` ([`crate::store`]): the folders are then
+//! prefixes, listed with their sizes, and nothing is downloaded.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +50,9 @@ pub enum DiscoverError {
     /// Listing a folder failed.
     #[error(transparent)]
     List(#[from] super::walk::WalkError),
+    /// Listing an object prefix failed.
+    #[error("cannot list the input folder: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// A dataset's name is taken by something that is not a folder.
     #[error("{0}: not a folder (a dataset is a folder of .jsonl files)")]
     NotAFolder(PathBuf),
@@ -75,8 +80,12 @@ pub fn is_data_file(name: &str) -> bool {
     !name.starts_with('.') && (stem.ends_with(".jsonl") || stem.ends_with(".json"))
 }
 
-/// Find the datasets under `input`.
+/// Find the datasets under `input` (a folder or an `s3://` prefix).
 pub fn discover(input: &Path) -> Result<Discovery, DiscoverError> {
+    if crate::store::Location::is_object_path(input) {
+        let root = crate::store::Location::from_path(input)?;
+        return crate::store::blocking(discover_objects(&root, input));
+    }
     if !input.is_dir() {
         return Err(DiscoverError::NoInput(input.to_path_buf()));
     }
@@ -158,6 +167,62 @@ fn is_compressed_data_file(name: &str) -> bool {
         .iter()
         .filter_map(|ext| name.strip_suffix(ext))
         .any(|stem| stem.ends_with(".jsonl") || stem.ends_with(".json"))
+}
+
+/// [`discover`] on object storage: prefixes listed with their sizes.
+async fn discover_objects(root: &crate::store::Location, input: &Path) -> Result<Discovery, DiscoverError> {
+    if !crate::store::folder_exists(root).await? {
+        return Err(DiscoverError::NoInput(input.to_path_buf()));
+    }
+    let mut found = Discovery::default();
+    for dataset in Dataset::ALL {
+        let dir = root.join(dataset.folder());
+        if !crate::store::folder_exists(&dir).await? {
+            found
+                .warnings
+                .push(format!("{dir}: folder missing, dataset skipped"));
+            continue;
+        }
+        let mut files = Vec::new();
+        for entry in crate::store::list(&dir).await? {
+            let path = entry.location.to_path_buf();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if is_data_file(name) {
+                files.push((path, entry.size));
+            } else {
+                let at = &entry.location;
+                found
+                    .warnings
+                    .push(format!("{at}: not a .jsonl file, ignored"));
+            }
+        }
+        // Path order (by component), the same for a folder and a prefix.
+        files.sort();
+        if files.is_empty() {
+            found
+                .warnings
+                .push(format!("{dir}: no .jsonl files, dataset skipped"));
+            continue;
+        }
+        for (file, _) in files.iter().filter(|(_, size)| *size == 0) {
+            found
+                .warnings
+                .push(format!("{}: empty file", file.display()));
+        }
+        found.datasets.push(DatasetFiles {
+            dataset,
+            bytes: files.iter().map(|(_, size)| size).sum(),
+            files: files.into_iter().map(|(file, _)| file).collect(),
+        });
+    }
+    if found.datasets.is_empty() {
+        let expected = Dataset::ALL.map(Dataset::folder).join(", ");
+        return Err(DiscoverError::NoDatasets {
+            path: input.to_path_buf(),
+            expected,
+        });
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

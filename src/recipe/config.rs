@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::store::{self, Location};
+
 /// A parsed recipe file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,7 +162,7 @@ pub struct Loaded {
 /// Read, parse and check a recipe file.
 pub fn load(path: &Path) -> Result<Loaded, RecipeError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+    let text = read_recipe(path).map_err(|source| RecipeError::Read {
         path: shown.clone(),
         source,
     })?;
@@ -259,31 +261,77 @@ pub fn check(recipe: &Recipe) -> Result<Vec<Ask>, String> {
     }
 }
 
-/// The files of source `pattern`: a path or glob relative to `base`, in
-/// sorted order. No match is an error.
+/// A recipe file's text, from a local path or an `s3://` URL.
+fn read_recipe(path: &Path) -> std::io::Result<String> {
+    let at = Location::from_path(path).map_err(store::StoreError::into_io_unnamed)?;
+    let bytes =
+        store::blocking(store::read_all(&at)).map_err(store::StoreError::into_io_unnamed)?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// The files of source `pattern`: a path or glob relative to `base` (or an
+/// `s3://` URL), in sorted order. No match is an error. On object storage
+/// a glob is matched against the keys under the prefix before its first
+/// wildcard, `*` and `?` stopping at `/` as in a folder.
 pub fn resolve_files(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    let joined = base.join(pattern);
+    let joined = if Location::is_object_path(Path::new(pattern)) {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
     let text = joined.to_string_lossy();
-    if !pattern.contains(['*', '?', '[']) {
-        return match std::fs::metadata(&joined) {
-            Ok(m) if m.is_file() => Ok(vec![joined]),
-            Ok(m) if m.is_dir() => Err(format!(
-                "{text}: a folder, not a file; name its files with a glob such as {}/*.jsonl",
-                pattern.trim_end_matches('/')
-            )),
-            Ok(_) => Err(format!("{text}: not a regular file")),
-            Err(_) => Err(format!(
-                "{text}: no such file (paths are relative to the recipe file)"
-            )),
-        };
-    }
-    let (files, _skipped) = crate::read::walk::glob_files(&text)?;
+    let globbed = pattern.contains(['*', '?', '[']);
+    let mut files = match Location::from_path(&joined).map_err(|e| e.to_string())? {
+        Location::Local(_) if !globbed => {
+            return match std::fs::metadata(&joined) {
+                Ok(m) if m.is_file() => Ok(vec![joined]),
+                Ok(m) if m.is_dir() => Err(format!(
+                    "{text}: a folder, not a file; name its files with a glob such as {}/*.jsonl",
+                    pattern.trim_end_matches('/')
+                )),
+                Ok(_) => Err(format!("{text}: not a regular file")),
+                Err(_) => Err(format!(
+                    "{text}: no such file (paths are relative to the recipe file)"
+                )),
+            };
+        }
+        Location::Local(_) => crate::read::walk::glob_files(&text)?.0,
+        object => object_files(&object, globbed).map_err(|e| e.to_string())?,
+    };
+    files.sort();
     if files.is_empty() {
         return Err(format!(
             "{text}: the glob matches no file (paths are relative to the recipe file)"
         ));
     }
     Ok(files)
+}
+
+/// The objects a source names: the one object, or the glob's matches.
+fn object_files(at: &Location, globbed: bool) -> Result<Vec<PathBuf>, String> {
+    if !globbed {
+        return match store::blocking(store::exists(at)) {
+            Ok(true) => Ok(vec![at.to_path_buf()]),
+            Ok(false) => Err(format!("{at}: no such object")),
+            Err(e) => Err(e.to_string()),
+        };
+    }
+    let url = at.to_string();
+    let pattern = glob::Pattern::new(&url).map_err(|e| format!("{url:?}: bad glob: {e}"))?;
+    let literal = &url[..url.find(['*', '?', '[']).expect("a glob has a wildcard")];
+    let folder = &literal[..literal.rfind('/').expect("s3:// has a slash")];
+    let folder = Location::parse(folder).map_err(|e| e.to_string())?;
+    let options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..Default::default()
+    };
+    let listed = store::blocking(store::list(&folder)).map_err(|e| e.to_string())?;
+    Ok(listed
+        .into_iter()
+        .map(|entry| entry.location.to_string())
+        .filter(|key| pattern.matches_with(key, options))
+        .map(PathBuf::from)
+        .collect())
 }
 
 /// Parse an amount: an integer, or a string like `5M`, `200k`, `1.5B`

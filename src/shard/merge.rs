@@ -58,9 +58,12 @@ impl Merge<'_> {
     pub async fn run(&self, carried: Vec<Value>, started: Instant) -> anyhow::Result<Outcome> {
         let emitted = all_emitted(self.plan, self.work)?;
         let dir = self.run.output.join("training_mix");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
-        if !self.take_parts {
+        let object = crate::store::Location::is_object_path(&dir);
+        if !object {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+        }
+        if !self.take_parts && !object {
             // (A one-process mix did this before making its work folder here.)
             crate::write::remove_stale_partials(&dir);
         }
@@ -121,7 +124,7 @@ impl Merge<'_> {
         let mut hasher = Xxh3Default::new();
         let mut buf = vec![0u8; 1 << 20];
         for part in parts {
-            let mut file = tokio::fs::File::open(&part.path)
+            let mut file = crate::read::open::open_raw(&part.path, None)
                 .await
                 .with_context(|| format!("{}: cannot read the part", part.path.display()))?;
             loop {

@@ -18,6 +18,7 @@ use crate::mix::{MixOptions, Plan};
 use crate::read::open::Compression;
 use crate::read::part::{ByteRange, Part};
 use crate::read::step03::{self, Discovery};
+use crate::store::{self, Location};
 use crate::tokenize::chat::PreparedTokenizer;
 
 /// `plan.json`: what every stage of a sharded mix works from.
@@ -303,11 +304,18 @@ fn place_file(
 }
 
 /// A file's size, and whether it is plain (can be read from a byte on).
+/// An object is never split (its parts would be found with ranged reads;
+/// not done yet): it is one part, whatever its size.
 fn size_and_kind(path: &Path) -> Result<(u64, bool), StageError> {
     let io = |source| StageError::Io {
         path: path.to_path_buf(),
         source,
     };
+    if Location::is_object_path(path) {
+        let at = Location::from_path(path).map_err(|e| io(e.into_io_unnamed()))?;
+        let bytes = store::blocking(store::size(&at)).map_err(|e| io(e.into_io_unnamed()))?;
+        return Ok((bytes, false));
+    }
     let mut file = std::fs::File::open(path).map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();
     let mut head = Vec::with_capacity(4);
