@@ -83,6 +83,9 @@ fn plain_corpus(dir: &Path) -> PathBuf {
     let root = dir.join("plain_step_03");
     for entry in std::fs::read_dir(fixture("step_03")).unwrap() {
         let dataset = entry.unwrap().path();
+        if !dataset.is_dir() {
+            continue; // synth's .knowmix-synth marker
+        }
         let target = root.join(dataset.file_name().unwrap());
         std::fs::create_dir_all(&target).unwrap();
         for file in std::fs::read_dir(&dataset).unwrap() {
