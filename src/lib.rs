@@ -32,6 +32,7 @@ pub mod read;
 pub mod recipe;
 pub mod records;
 pub mod render;
+pub mod sample;
 pub mod select;
 pub mod shard;
 pub mod size;

@@ -148,10 +148,17 @@ impl SpansWriter {
     }
 
     /// Finish a spans file made by [`SpansWriter::create_at`]: flush,
-    /// sync, and rename it to `path`.
-    pub fn persist(self, temp: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
+    /// sync when `durable`, and rename it to `path`.
+    pub fn persist(
+        self,
+        temp: tempfile::TempPath,
+        path: &Path,
+        durable: bool,
+    ) -> std::io::Result<()> {
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         temp.persist(path).map_err(|e| e.error)
     }
 

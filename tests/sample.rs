@@ -1,8 +1,8 @@
 //! `knowmix sample`: exact K, uniformity, determinism across stdin, files
 //! and compressions, `--ratio`, spilling, and `| head`.
 
-use knowmix::cmd::sample::reservoir::{draw_indices, sample_records};
-use knowmix::cmd::sample::store::RecordStore;
+use knowmix::sample::reservoir::{draw_indices, sample_records};
+use knowmix::sample::store::RecordStore;
 
 use crate::util::{into_head, knowmix, pipe_corpus, tempdir, write_compressed};
 

@@ -144,7 +144,12 @@ fn plain_files_are_split_mid_file_at_line_starts() {
         serde_json::from_slice(&std::fs::read(work.join("plan.json")).unwrap()).unwrap();
     let mut ranges = 0;
     for dataset in plan["datasets"].as_array().unwrap() {
-        for part in dataset["shards"].as_array().unwrap().iter().flatten() {
+        for part in dataset["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s.as_array().unwrap())
+        {
             let Some(range) = part["range"].as_object() else {
                 continue;
             };

@@ -53,7 +53,7 @@ pub async fn run_plan(plan: Plan) -> anyhow::Result<MixOutcome> {
         .prefix(crate::write::WORK_PREFIX)
         .tempdir_in(&setup.dir)
         .with_context(|| format!("{}: cannot create a work folder", setup.dir.display()))?;
-    let work = Work::new(work_dir.path());
+    let work = Work::temporary(work_dir.path());
     let (planned, tokenizer) = plan_in(&plan, &work, setup.prepared)?;
     let (indexed, (tokenizer, built_in)) = tokio::try_join!(
         shard::index::index_planned(&planned, &work, 0, &plan),
@@ -100,7 +100,7 @@ fn plan_in(
     (found, tokenizer): (crate::read::step03::Discovery, PreparedTokenizer),
 ) -> anyhow::Result<(shard::ShardPlan, PreparedTokenizer)> {
     let planned = shard::make_plan(plan, &found, &tokenizer, 1)?;
-    shard::layout::write_json(&work.plan_path(), &planned)?;
+    work.write_json(&work.plan_path(), &planned)?;
     Ok((planned, tokenizer))
 }
 

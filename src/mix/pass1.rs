@@ -64,6 +64,8 @@ pub struct IndexTargets<'a> {
     pub spans: &'a Path,
     /// Folder for sort spills.
     pub spill: &'a Path,
+    /// Sync files before renaming them into place.
+    pub durable: bool,
 }
 
 /// Index `parts` of `dataset` as shard `shard`: write the sorted run and
@@ -122,28 +124,32 @@ pub async fn index_parts(
         }
     }
     out.rows = reader.await.context("reader task failed")??;
-    let run = targets.run.to_path_buf();
-    tokio::task::spawn_blocking(move || write_run(index, &run))
+    let (run, durable) = (targets.run.to_path_buf(), targets.durable);
+    tokio::task::spawn_blocking(move || write_run(index, &run, durable))
         .await
         .context("index writer failed")?
         .with_context(|| format!("{}: cannot write the index run", targets.run.display()))?;
     if let Some((writer, temp)) = spans {
-        writer.persist(temp, targets.spans).with_context(work_err)?;
+        writer
+            .persist(temp, targets.spans, targets.durable)
+            .with_context(work_err)?;
         out.spans = true;
     }
     Ok(out)
 }
 
 /// Sort and write the index as a run, under a temporary name renamed
-/// when complete.
-fn write_run(index: ExternalSorter<IndexEntry>, path: &Path) -> std::io::Result<()> {
+/// when complete (synced first when `durable`).
+fn write_run(index: ExternalSorter<IndexEntry>, path: &Path, durable: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(dir)?;
     let (file, temp_path) = temp.into_parts();
     index.finish()?.write_to(&file)?;
-    file.sync_all()?;
+    if durable {
+        file.sync_all()?;
+    }
     temp_path.persist(path).map_err(|e| e.error)
 }
 

@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::index::{all_done, IndexDone};
-use super::layout::{fresh_dir, write_json, Work};
+use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
 use crate::format::Dataset;
 use crate::mix::pass1::{self, Selection};
@@ -124,7 +124,7 @@ pub(crate) async fn emit_planned(
         rejected,
         counter: tokenizer.counter_kind.to_owned(),
     };
-    write_json(&marker, &done)?;
+    work.write_json(&marker, &done)?;
     Ok(done)
 }
 

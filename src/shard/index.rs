@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::layout::{fresh_dir, write_json, Work};
+use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
 use crate::mix::pass1::{self, IndexTargets, Indexed};
 use crate::mix::rejects::Rejects;
@@ -67,6 +67,7 @@ pub(crate) async fn index_planned(
             run: &run_path,
             spans: &spans_path,
             spill: spill.path(),
+            durable: work.durable(),
         };
         let parts = d.shards[shard as usize].clone();
         let indexed = pass1::index_parts(
@@ -91,7 +92,7 @@ pub(crate) async fn index_planned(
         datasets,
         rejected,
     };
-    write_json(&marker, &done)?;
+    work.write_json(&marker, &done)?;
     Ok(done)
 }
 

@@ -17,12 +17,38 @@ use crate::format::Dataset;
 #[derive(Debug, Clone)]
 pub struct Work {
     root: PathBuf,
+    durable: bool,
 }
 
 impl Work {
-    /// The work folder at `root`.
+    /// The work folder at `root`, shared by processes that may run on
+    /// other machines: every file is synced to disk before it is renamed
+    /// into place.
     pub fn new(root: impl Into<PathBuf>) -> Work {
-        Work { root: root.into() }
+        Work {
+            root: root.into(),
+            durable: true,
+        }
+    }
+
+    /// A one-process mix's own work folder, deleted when the run ends: no
+    /// file needs to outlive a crash, so none is synced (the cut files
+    /// moved out of it are, by their writer).
+    pub fn temporary(root: impl Into<PathBuf>) -> Work {
+        Work {
+            root: root.into(),
+            durable: false,
+        }
+    }
+
+    /// Whether files are synced before they are renamed into place.
+    pub fn durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Write a small JSON file (a marker, the plan) atomically.
+    pub fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), StageError> {
+        write_json(path, value, self.durable)
     }
 
     /// Its path.
@@ -95,20 +121,26 @@ pub fn read_marker<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StageE
     }
 }
 
-/// Write a small JSON file atomically (markers, the plan).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StageError> {
+/// Write a small JSON file atomically (synced first when `durable`).
+fn write_json<T: Serialize>(path: &Path, value: &T, durable: bool) -> Result<(), StageError> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
     bytes.push(b'\n');
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| StageError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    crate::write::write_small_atomic(path, &bytes).map_err(|e| StageError::Io {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |source| StageError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    std::io::Write::write_all(&mut temp, &bytes).map_err(io)?;
+    if durable {
+        temp.as_file().sync_all().map_err(io)?;
+    }
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// Make a stage's shard folder afresh: whatever an unfinished earlier

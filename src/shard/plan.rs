@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::layout::{write_json, Work};
+use super::layout::Work;
 use super::StageError;
 use crate::format::Dataset;
 use crate::mix::{MixOptions, Plan};
@@ -148,7 +148,7 @@ pub fn plan(
         source,
     })?;
     save_tokenizer(&tokenizer, &work.tokenizer_dir())?;
-    write_json(&work.plan_path(), &plan)?;
+    work.write_json(&work.plan_path(), &plan)?;
     Ok((plan, tokenizer))
 }
 

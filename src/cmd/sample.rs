@@ -1,13 +1,8 @@
 //! `knowmix sample`: a uniform sample of JSONL records, without
 //! replacement, passed through byte for byte. Three algorithms, one per
-//! input shape: [`index`] for files (sample positions, then read only the
-//! chosen records), [`reservoir`] for streams (`IteratorRandom::sample`
-//! with bounded memory, [`store`] spilling to disk), and a keyed hash for
-//! `--ratio` (each record kept on its own, so it streams in input order).
-
-pub mod index;
-pub mod reservoir;
-pub mod store;
+//! input shape: [`crate::sample::index`] for files, [`crate::sample::reservoir`]
+//! for streams, and a keyed hash for `--ratio` (each record kept on its
+//! own, so it streams in input order).
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
@@ -18,8 +13,9 @@ use siphasher::sip::SipHasher13;
 
 use crate::pipeline::spawn_reader;
 use crate::read::LineBatch;
+use crate::sample::store::RecordStore;
+use crate::sample::{index, reservoir, store};
 use crate::write::OutputFile;
-use store::RecordStore;
 
 const ABOUT: &str = "\
 Sample JSONL records uniformly, without replacement, byte for byte.
