@@ -236,28 +236,43 @@ fn first_row_keys(path: &Path) -> Result<Vec<String>, DetectError> {
         path: path.to_path_buf(),
         reason,
     };
-    let line = std::thread::scope(|s| {
-        s.spawn(|| -> std::io::Result<Vec<u8>> {
+    let lines = std::thread::scope(|s| {
+        s.spawn(|| -> std::io::Result<Vec<Vec<u8>>> {
             crate::pipeline::runtime()?.block_on(async {
                 use tokio::io::AsyncBufReadExt;
                 let mut reader = crate::read::open::open(path).await?;
-                let mut line = Vec::new();
-                reader.read_until(b'\n', &mut line).await?;
-                Ok(line)
+                let mut lines = Vec::new();
+                for _ in 0..DETECT_LINES {
+                    let mut line = Vec::new();
+                    if reader.read_until(b'\n', &mut line).await? == 0 {
+                        break;
+                    }
+                    lines.push(line);
+                }
+                Ok(lines)
             })
         })
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("reader thread panicked")))
     })
     .map_err(|e| error(e.to_string()))?;
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
-    }
+    // The first row that reads as an object; a bad row is not this step's
+    // to report: the pass that reads it names its line (or sets it aside).
     let mut scanner = crate::read::scan::Scanner::default();
-    let at = || crate::read::fields::location(path, 1);
-    let row = scanner.scan(&line, &at).map_err(|e| error(e.reason()))?;
-    Ok(row.keys())
+    for (i, line) in lines.iter().enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let at = || crate::read::fields::location(path, i as u64 + 1);
+        if let Ok(row) = scanner.scan(line, &at) {
+            return Ok(row.keys());
+        }
+    }
+    Ok(Vec::new())
 }
+
+/// How many lines detection looks at for a row that reads as an object.
+const DETECT_LINES: usize = 100;
 
 #[cfg(test)]
 mod tests {

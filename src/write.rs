@@ -261,7 +261,7 @@ pub fn remove_stale_partials(dir: &Path) {
 /// Remove the temp files in `dir` whose name starts with `prefix` and
 /// holds [`PARTIAL_MARK`], unless a live process holds their lock (every
 /// [`OutputFile`] locks its temp file while writing it).
-fn remove_stale_partials_of(dir: &Path, prefix: &str) {
+pub(crate) fn remove_stale_partials_of(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

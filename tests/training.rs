@@ -36,8 +36,20 @@ fn turns<'a>(user: &'a str, answer: &'a str) -> [Turn<'a>; 2] {
 /// Training's length, independently: the rendered template encoded by HF
 /// `tokenizers` without special tokens (what `apply_chat_template` does).
 fn hf_training_len(dir: &Path, rendered: &str) -> usize {
-    let json = std::fs::read(dir.join("tokenizer.json")).unwrap();
-    let tokenizer = tokenizers::Tokenizer::from_bytes(json).unwrap();
+    // Loaded once per folder: parsing a 9 MB tokenizer.json per record
+    // would take minutes.
+    type Cache =
+        std::collections::BTreeMap<std::path::PathBuf, std::sync::Arc<tokenizers::Tokenizer>>;
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Cache::new());
+    let tokenizer = CACHE
+        .lock()
+        .unwrap()
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| {
+            let json = std::fs::read(dir.join("tokenizer.json")).unwrap();
+            std::sync::Arc::new(tokenizers::Tokenizer::from_bytes(json).unwrap())
+        })
+        .clone();
     tokenizer.encode(rendered, false).unwrap().len()
 }
 

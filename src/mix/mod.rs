@@ -166,7 +166,10 @@ fn set_up(plan: &Plan) -> anyhow::Result<Option<Setup>> {
     let carried = previous.map_or_else(Vec::new, |p| {
         plan.cuts
             .iter()
-            .filter_map(|&n| p.up_to_date(n, &dir, &plan.cut_file(n)).map(|entry| (n, entry)))
+            .filter_map(|&n| {
+                p.up_to_date(n, &dir, &plan.cut_file(n))
+                    .map(|entry| (n, entry))
+            })
             .collect()
     });
     Ok(Some(Setup {

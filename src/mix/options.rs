@@ -157,7 +157,11 @@ impl Plan {
 
     /// The file name of cut `n` under this plan's `--compress`.
     pub fn cut_file(&self, n: u32) -> String {
-        format!("{}{}", crate::format::cut_file_name(n), self.compress.suffix())
+        format!(
+            "{}{}",
+            crate::format::cut_file_name(n),
+            self.compress.suffix()
+        )
     }
 
     /// Whether rows are set aside in `rejected.jsonl` (bad rows under

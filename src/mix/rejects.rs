@@ -70,10 +70,7 @@ impl Rejects {
         files: &[std::path::PathBuf],
         rows: u64,
     ) -> anyhow::Result<()> {
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect();
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         let rejected: u64 = self
             .counts
             .iter()

@@ -144,7 +144,10 @@ pub fn remove_stale_outputs_by_manifest(dir: &Path) {
         .flatten()
         .filter_map(|c| Some(dir.join(c["file"].as_str()?)))
         .collect();
-    if manifest["skipped"].as_array().is_some_and(|s| !s.is_empty()) {
+    if manifest["skipped"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())
+    {
         keep.push(dir.join("rejected.jsonl"));
     }
     remove_stale_outputs(dir, &keep);

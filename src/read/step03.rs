@@ -170,7 +170,10 @@ fn is_compressed_data_file(name: &str) -> bool {
 }
 
 /// [`discover`] on object storage: prefixes listed with their sizes.
-async fn discover_objects(root: &crate::store::Location, input: &Path) -> Result<Discovery, DiscoverError> {
+async fn discover_objects(
+    root: &crate::store::Location,
+    input: &Path,
+) -> Result<Discovery, DiscoverError> {
     if !crate::store::folder_exists(root).await? {
         return Err(DiscoverError::NoInput(input.to_path_buf()));
     }
