@@ -99,10 +99,24 @@ pub struct Pick {
     pub place: RowPlace,
 }
 
+/// Whether a row whose summary is at draw position `level` belongs to cut
+/// `n`: the summary at position r is in every cut N > r (cuts are nested).
+/// The one rule: pass 2, shard emit and the tests all ask it.
+pub fn in_cut(level: u32, n: u32) -> bool {
+    level < n
+}
+
+/// Whether cut `n` is feasible for a dataset averaging `mean` distinct
+/// summaries per raw document (the notebook's rule). The one rule: `mix`,
+/// `shard`, `stats` and resumed runs all ask it.
+pub fn feasible(mean: f64, n: u32) -> bool {
+    mean >= f64::from(n)
+}
+
 impl Pick {
-    /// Whether this row belongs to cut `n`.
+    /// Whether this row belongs to cut `n` ([`in_cut`]).
     pub fn in_cut(&self, n: u32) -> bool {
-        self.level < n
+        in_cut(self.level, n)
     }
 }
 
@@ -189,9 +203,9 @@ impl GroupStats {
         }
     }
 
-    /// Rows a cut of size `n` holds: known only after pass 2, so not here.
+    /// Whether cut `n` is feasible for this dataset ([`feasible`]).
     pub fn is_feasible(&self, n: u32) -> bool {
-        self.mean_summaries() >= f64::from(n)
+        feasible(self.mean_summaries(), n)
     }
 }
 

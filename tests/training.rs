@@ -12,8 +12,8 @@
 use std::path::Path;
 
 use knowmix::format::{Fit, LengthRule, Turn};
-use knowmix::records::TokenLength;
 use knowmix::tokenize::chat;
+use knowmix::tokenize::TokenLength;
 use serde_json::Value;
 
 use crate::util::{fixture, knowmix, llama_dir, read_jsonl, tempdir};

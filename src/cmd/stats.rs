@@ -16,16 +16,18 @@ use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::tokens::{with_parsed, RecordCounter, Template};
-use crate::chat_record;
+use super::values::parse_cut_sizes;
 use crate::columns::Columns;
+use crate::conversation::{self, with_parsed};
 use crate::format::{
-    gpt_oss_drops, parse_cut_sizes, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
+    gpt_oss_drops, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
 };
 use crate::pipeline::{spawn_reader, WorkerPool};
+use crate::read::fields::location;
 use crate::read::{step03, LineBatch};
 use crate::select::{self, GroupStats, Sampler};
 use crate::spill::ExternalSorter;
+use crate::tokens::{RecordCounter, Template};
 
 const ABOUT: &str = "\
 Summarise JSONL records, or a step-03 folder.
@@ -187,13 +189,14 @@ fn batch_stats(
 ) -> anyhow::Result<BatchStats> {
     let mut out = BatchStats::default();
     for i in 0..batch.len() {
-        let (dataset, tokens) = with_parsed(batch, i, |line, at| {
+        let at = || location(&batch.path, batch.lines[i].line_no);
+        let (dataset, tokens) = with_parsed(batch.line(i), &at, |line, at| {
             let tokens = match counter {
                 Some(c) => Some(c.count(line, at)?),
-                None => chat_record::top_level_u64(line, "token_length"),
+                None => conversation::top_level_u64(line, "token_length"),
             };
             Ok((
-                chat_record::metadata_dataset(line).unwrap_or_else(|| "(none)".into()),
+                conversation::metadata_dataset(line).unwrap_or_else(|| "(none)".into()),
                 tokens,
             ))
         })?;
@@ -296,18 +299,14 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         )
         .await?;
         if files.dataset.is_sampled() {
-            means.push(stats.mean_summaries());
+            means.push((files.dataset, stats.mean_summaries()));
         }
         datasets.insert(files.dataset.folder().into(), json!({
             "rows": rows, "bytes": bytes, "raw_documents": stats.raw_documents,
             "summaries": stats.summaries, "mean_summaries_per_raw_document": stats.mean_summaries(),
         }));
     }
-    let feasible: Vec<u32> = cuts
-        .iter()
-        .copied()
-        .filter(|&n| means.iter().all(|&m| m >= f64::from(n)))
-        .collect();
+    let feasible = crate::mix::report::Feasibility::from_means(&cuts, means).feasible;
     let report = json!({
         "step03": dir.display().to_string(),
         "datasets": datasets,
@@ -345,7 +344,8 @@ async fn group_dataset(
             .sum::<u64>();
         let entries: Result<Vec<_>, _> = (0..batch.len())
             .map(|i| {
-                with_parsed(&batch, i, |line, at| {
+                let at = || location(&batch.path, batch.lines[i].line_no);
+                with_parsed(batch.line(i), &at, |line, at| {
                     if gpt_oss && gpt_oss_drops(line.required_str(&columns.question, at)?) {
                         return Ok(None);
                     }

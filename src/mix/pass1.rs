@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use super::options::Plan;
 use super::rejects::Rejects;
+use crate::assemble::{OnError, RowReader};
 use crate::format::Dataset;
 use crate::observe::Meter;
 use crate::pipeline::{spawn_part_reader, WorkerPool};
 use crate::read::part::Part;
-use crate::records::{OnError, RowReader};
 use crate::select::{self, GroupStats, IndexEntry, Pick, Sampler};
-use crate::spans::{SpansIndex, SpansWriter};
 use crate::spill::{ExternalSorter, Sorted};
+use crate::value_spans::{SpansIndex, SpansWriter};
 
 /// The draw for one summary dataset, as one shard's pass 2 needs it.
 pub struct Selection {

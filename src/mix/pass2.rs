@@ -15,14 +15,14 @@ use futures::StreamExt;
 use super::options::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
+use crate::assemble::{BuiltBatch, BuiltRecord, RecordBuilder};
 use crate::format::{Dataset, Fit, LengthRule};
 use crate::observe::Meter;
 use crate::pipeline::{spawn_part_reader, spawn_pick_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::read::open::Compression;
 use crate::read::part::Part;
 use crate::read::LineBatch;
-use crate::records::{BuiltBatch, BuiltRecord, RecordBuilder};
-use crate::select::Pick;
+use crate::select::{in_cut, Pick};
 use crate::spill::Sorted;
 use crate::write::OutputFile;
 use xxhash_rust::xxh3::Xxh3Default as Xxh3;
@@ -252,7 +252,7 @@ type Picks = Box<dyn Iterator<Item = std::io::Result<Pick>> + Send>;
 
 /// The picks whose level is below `limit` (read errors are kept).
 fn below_level(picks: Sorted<Pick>, limit: u32) -> Picks {
-    Box::new(picks.filter(move |p| p.as_ref().map_or(true, |p| p.level < limit)))
+    Box::new(picks.filter(move |p| p.as_ref().map_or(true, |p| in_cut(p.level, limit))))
 }
 
 /// A closure that pairs each batch with its picks (`None`: keep all rows).
@@ -326,13 +326,13 @@ impl OpenCuts {
             let mut kept: Vec<u8> = Vec::new();
             let mut start = 0;
             // Common case: the whole batch goes to this cut; skip the copy.
-            let all_kept = batch.records.iter().all(|r| r.level < n);
-            for record in batch.records.iter().filter(|r| r.level < n) {
+            let all_kept = batch.records.iter().all(|r| in_cut(r.level, n));
+            for record in batch.records.iter().filter(|r| in_cut(r.level, n)) {
                 tally.count(record);
             }
             if !all_kept {
                 for record in &batch.records {
-                    if record.level < n {
+                    if in_cut(record.level, n) {
                         kept.extend_from_slice(&batch.data[start..record.end]);
                     }
                     start = record.end;

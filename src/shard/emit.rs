@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::index::{all_done, IndexDone};
 use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
+use crate::assemble::{RecordBuilder, RowReader};
 use crate::format::Dataset;
 use crate::mix::pass1::{self, Selection};
 use crate::mix::pass2::{CutResult, Pass2, ShardInput};
@@ -21,9 +22,8 @@ use crate::mix::rejects::Rejects;
 use crate::mix::report::Feasibility;
 use crate::mix::Plan;
 use crate::pipeline::WorkerPool;
-use crate::records::{RecordBuilder, RowReader};
-use crate::spans::SpansIndex;
 use crate::tokenize::chat::{self, LoadedTokenizer};
+use crate::value_spans::SpansIndex;
 
 /// Emit shard I's marker: what it wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
+use crate::assemble::RowReader;
 use crate::mix::pass1::{self, IndexTargets, Indexed};
 use crate::mix::rejects::Rejects;
 use crate::mix::Plan;
 use crate::pipeline::WorkerPool;
-use crate::records::RowReader;
 
 /// Index shard I's marker: what it read.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,8 +13,8 @@ use super::fast::FastCounter;
 use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
 use crate::format::Turn;
-use crate::records::TokenLength;
 use crate::render::ChatTemplate;
+use crate::tokenize::TokenLength;
 
 /// A tokenizer ready to count conversations.
 pub struct LoadedTokenizer {

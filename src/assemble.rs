@@ -14,19 +14,8 @@ use crate::read::fields::{location, FieldValue};
 use crate::read::scan::{Scanner, TopLevel};
 use crate::read::LineBatch;
 use crate::select::{IndexEntry, Pick, Sampler};
-use crate::spans::ValueSpans;
-
-/// The token count of a conversation: template, then tokenizer.
-pub trait TokenLength: Send + Sync {
-    /// `len(tok.encode(tok.apply_chat_template(turns, tokenize=False)))`.
-    fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String>;
-
-    /// The tokens the tokenizer's post-processor adds to one sequence
-    /// (`len(tok.encode(""))`: 1 BOS for Llama 3, 0 for gpt-oss). Training
-    /// tokenizes the rendered template without them, so its length is
-    /// `token_length - added_tokens`.
-    fn added_tokens(&self) -> usize;
-}
+use crate::tokenize::TokenLength;
+use crate::value_spans::ValueSpans;
 
 /// Reading and checking the columns of rows: all pass 1 needs.
 #[derive(Debug, Clone)]
