@@ -129,8 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.force = args.force;
     let observer = Arc::new(Stderr { quiet: args.quiet });
     let plan = options.plan(observer)?;
-    let runtime = crate::cmd::runtime()?;
-    let outcome = runtime.block_on(crate::exit::until_interrupted(crate::mix::run_plan(plan)))?;
+    let outcome = crate::cmd::block_on(crate::mix::run_plan(plan))?;
     if !args.quiet {
         print_summary(&outcome)?;
     }

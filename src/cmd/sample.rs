@@ -112,7 +112,7 @@ async fn sample_files(
     let chosen = reservoir::draw_indices(index.len(), k, args.seed, args.shuffle);
     let mut block = Vec::with_capacity(1 << 20);
     for ordinal in chosen {
-        block.extend_from_slice(index.record(ordinal));
+        index.read_record(ordinal, &mut block)?;
         block.push(b'\n');
         if block.len() >= 1 << 20 {
             out.write_all(&block).await?;
