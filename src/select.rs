@@ -250,15 +250,20 @@ pub fn walk_groups<E>(
 }
 
 /// Group the sorted index (one shard's, or every shard's runs merged) and
-/// return the picks sorted by row.
+/// return the picks sorted by row, the grouping counts, and how many picks
+/// each draw level has (`max_cut` levels).
 pub fn select(
     index: Sorted<IndexEntry>,
     plan: Plan,
     picks: ExternalSorter<Pick>,
-) -> std::io::Result<(Sorted<Pick>, GroupStats)> {
+) -> std::io::Result<(Sorted<Pick>, GroupStats, Vec<u64>)> {
     let mut picks = picks;
-    let stats = walk_groups(index, plan, |p| picks.push(p))?;
-    Ok((picks.finish()?, stats))
+    let mut per_level = vec![0u64; plan.max_cut as usize];
+    let stats = walk_groups(index, plan, |p| {
+        per_level[p.level as usize] += 1;
+        picks.push(p)
+    })?;
+    Ok((picks.finish()?, stats, per_level))
 }
 
 #[cfg(test)]

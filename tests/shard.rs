@@ -305,3 +305,93 @@ fn a_killed_index_shard_is_rerun_alone() {
     stage(&["merge", "--output", out.to_str().unwrap()], &work).success();
     assert_same_cuts(&reference, &out, "after SIGKILL and rerun");
 }
+
+/// Records every meter: its label, total, unit, the units added, and
+/// whether it was finished.
+#[derive(Default)]
+struct Meters(std::sync::Mutex<Vec<std::sync::Arc<Recorded>>>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    what: std::sync::Mutex<String>,
+    total: Option<u64>,
+    records: bool,
+    added: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl knowmix::observe::MeterSink for Recorded {
+    fn add(&self, n: u64) {
+        self.added
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn label(&self, what: &str) {
+        *self.what.lock().unwrap() = what.to_owned();
+    }
+    fn finish(&self) {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl knowmix::observe::Observer for Meters {
+    fn log(&self, _line: &str) {}
+    fn meter(
+        &self,
+        what: &str,
+        total: Option<u64>,
+        unit: knowmix::observe::Unit,
+    ) -> knowmix::observe::Meter {
+        let recorded = std::sync::Arc::new(Recorded {
+            what: std::sync::Mutex::new(what.to_owned()),
+            total,
+            records: unit == knowmix::observe::Unit::Records,
+            ..Recorded::default()
+        });
+        self.0.lock().unwrap().push(recorded.clone());
+        knowmix::observe::Meter::new(recorded)
+    }
+}
+
+/// Every progress meter's total is the work its stage really does: a
+/// finished meter stands at exactly 100% (issue 17: pass 2's bar stopped at
+/// ~15% because its total was the whole input). Plain inputs give every
+/// meter a total; the summary datasets' write meters count picked records.
+#[test]
+fn progress_meters_end_at_their_totals() {
+    let dir = tempdir();
+    let plain = plain_corpus(dir.path());
+    for (name, input) in [("mixed", fixture("step_03")), ("plain", plain)] {
+        let meters = std::sync::Arc::new(Meters::default());
+        let mut options =
+            knowmix::mix::MixOptions::new(&input, dir.path().join(format!("out-{name}")));
+        options.tokenizer = llama_dir().display().to_string();
+        options.cuts = vec![1, 3];
+        options.threads = 2;
+        let plan = options.plan(meters.clone()).unwrap();
+        let runtime = knowmix::pipeline::runtime().unwrap();
+        runtime.block_on(knowmix::mix::run_plan(plan)).unwrap();
+        let all = meters.0.lock().unwrap();
+        assert!(all.len() >= 5, "{name}: {all:?}");
+        for m in all.iter() {
+            let what = m.what.lock().unwrap().clone();
+            let added = m.added.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                m.finished.load(std::sync::atomic::Ordering::Relaxed),
+                "{name} {what}"
+            );
+            if let Some(total) = m.total {
+                assert_eq!(added, total, "{name}: {what} ends at {added} of {total}");
+            } else {
+                assert_eq!(name, "mixed", "{what}: a plain input has a known total");
+            }
+        }
+        let picked = all
+            .iter()
+            .filter(|m| m.records && m.total.is_some_and(|t| t > 0));
+        assert!(
+            picked.count() >= 2,
+            "{name}: summary datasets count records"
+        );
+    }
+}

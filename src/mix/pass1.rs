@@ -30,6 +30,8 @@ pub struct Selection {
     pub picks: Sorted<Pick>,
     /// Grouping counts over every shard.
     pub stats: GroupStats,
+    /// This shard's picks per draw level (a cut N holds levels below N).
+    pub per_level: Vec<u64>,
     /// Rows of this shard dropped by the GPT-OSS filter.
     pub dropped: u64,
     /// Rows this shard read.
@@ -160,7 +162,7 @@ pub fn draw(
     runs: &[std::path::PathBuf],
     shard: u32,
     spill: &Path,
-) -> std::io::Result<(Sorted<Pick>, GroupStats)> {
+) -> std::io::Result<(Sorted<Pick>, GroupStats, Vec<u64>)> {
     let files = runs
         .iter()
         .map(std::fs::File::open)

@@ -17,7 +17,7 @@ use super::pass1::Selection;
 use super::rejects::Rejects;
 use crate::assemble::{BuiltBatch, BuiltRecord, RecordBuilder};
 use crate::format::{Dataset, Fit, LengthRule};
-use crate::observe::Meter;
+use crate::observe::{Meter, Unit};
 use crate::pipeline::{spawn_part_reader, spawn_pick_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::read::open::Compression;
 use crate::read::part::Part;
@@ -117,8 +117,6 @@ pub struct Pass2<'a> {
     /// Per dataset in output order: its files (all of them: picks name
     /// their file by index) and the parts of them this shard reads.
     pub datasets: &'a [ShardInput],
-    /// The progress bar.
-    pub progress: &'a Meter,
 }
 
 /// One dataset as a shard's pass 2 reads it.
@@ -129,6 +127,8 @@ pub struct ShardInput {
     pub files: Vec<PathBuf>,
     /// The parts this shard reads.
     pub parts: Vec<Part>,
+    /// The bytes of those parts, when all are plain (a meter's total).
+    pub bytes: Option<u64>,
 }
 
 impl Pass2<'_> {
@@ -185,11 +185,9 @@ impl Pass2<'_> {
         cuts: &mut OpenCuts,
         rejects: &mut Rejects,
     ) -> anyhow::Result<DatasetWritten> {
-        self.progress
-            .label(&format!("write {}", files.dataset.folder()));
         let depth = self.pool.threads() * 2;
-        let shown = self.progress.clone();
-        let show = move |b: &PickedBatch| shown.add(b.0.data.len() as u64);
+        let progress = self.meter(files, selection.as_ref(), level_limit);
+        let shown = progress.clone();
         let known_rows = selection.as_ref().map(|s| s.rows);
         let (with_picks, reader): (BoxStream<'static, PickedBatch>, _) = match selection {
             Some(s) if s.seekable => {
@@ -200,11 +198,13 @@ impl Pass2<'_> {
                 let picks = below_level(s.picks, level_limit);
                 let (picked, reader) =
                     spawn_pick_reader(files.files.clone(), picks, compact, depth);
+                let show = move |b: &PickedBatch| shown.add(b.0.len() as u64);
                 (picked.inspect(show).boxed(), reader)
             }
             selection => {
                 let (batches, reader) = spawn_part_reader(files.parts.clone(), depth);
                 let picks = selection.map(|s| below_level(s.picks, level_limit).peekable());
+                let show = move |b: &PickedBatch| shown.add(b.0.data.len() as u64);
                 (
                     batches.map(attach_picks(picks)).inspect(show).boxed(),
                     reader,
@@ -232,8 +232,23 @@ impl Pass2<'_> {
             cuts.append(&batch, &mut written.tallies).await?;
         }
         let read = reader.await.context("reader task failed")??;
+        progress.finish();
         written.rows = known_rows.unwrap_or(read);
         Ok(written)
+    }
+
+    /// The meter of writing one dataset, totalled by what it will read:
+    /// the picked rows below `level_limit` when they are read at their
+    /// places, else the bytes of its parts (unknown when compressed).
+    fn meter(&self, files: &ShardInput, selection: Option<&Selection>, level_limit: u32) -> Meter {
+        let what = format!("write {}", files.dataset.folder());
+        match selection {
+            Some(s) if s.seekable => {
+                let rows = s.per_level.iter().take(level_limit as usize).sum();
+                self.plan.observer.meter(&what, Some(rows), Unit::Records)
+            }
+            _ => self.plan.observer.meter(&what, files.bytes, Unit::Bytes),
+        }
     }
 }
 
