@@ -38,18 +38,10 @@ fn stage(args: &[&str], work: &Path) -> assert_cmd::assert::Assert {
 /// Plan `shards`, then run every stage (index and emit shards in reverse
 /// order, to show order does not matter).
 fn sharded(input: &Path, work: &Path, out: &Path, shards: u32, extra: &[&str]) {
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--cut-sizes", CUTS])
-        .arg("--input")
-        .arg(input)
-        .arg("--work")
-        .arg(work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .args(["--shards", &shards.to_string()])
-        .args(extra)
-        .assert()
-        .success();
+    let shards_text = shards.to_string();
+    let mut flags = vec!["--cut-sizes", CUTS, "--shards", &shards_text];
+    flags.extend_from_slice(extra);
+    plan(input, work, &flags).success();
     for s in (0..shards).rev() {
         stage(&["index", "--shard", &s.to_string()], work).success();
     }
@@ -75,6 +67,21 @@ fn assert_same_cuts(a: &Path, b: &Path, what: &str) {
             y.len()
         );
     }
+}
+
+/// `knowmix shard plan` of `input` into `work` with the fixture tokenizer
+/// and `flags` (e.g. `--shards 3`).
+fn plan(input: &Path, work: &Path, flags: &[&str]) -> assert_cmd::assert::Assert {
+    knowmix()
+        .args(["shard", "plan", "--quiet"])
+        .args(flags)
+        .arg("--input")
+        .arg(input)
+        .arg("--work")
+        .arg(work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
 }
 
 /// The fixture corpus with every file decompressed, so large plain files
@@ -133,16 +140,7 @@ fn plain_files_are_split_mid_file_at_line_starts() {
     let dir = tempdir();
     let input = plain_corpus(dir.path());
     let work = dir.path().join("work");
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "7"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&input, &work, &["--shards", "7"]).success();
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(work.join("plan.json")).unwrap()).unwrap();
     let mut ranges = 0;
@@ -193,16 +191,7 @@ fn stages_refuse_to_run_early_and_are_idempotent() {
     stage(&["index", "--shard", "0"], &work)
         .failure()
         .stderr(predicates::str::contains("no plan.json"));
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "3"])
-        .arg("--input")
-        .arg(fixture("step_03"))
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&fixture("step_03"), &work, &["--shards", "3"]).success();
     stage(&["index", "--shard", "3"], &work)
         .failure()
         .stderr(predicates::str::contains("shard 3 does not exist"));
@@ -233,16 +222,12 @@ fn stages_refuse_to_run_early_and_are_idempotent() {
     .failure()
     .stderr(predicates::str::contains("emit shard 0 of 3 is not done"));
     // Planned again with other options: old markers are another plan's.
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "3", "--seed", "7"])
-        .arg("--input")
-        .arg(fixture("step_03"))
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(
+        &fixture("step_03"),
+        &work,
+        &["--shards", "3", "--seed", "7"],
+    )
+    .success();
     stage(&["emit", "--shard", "0"], &work)
         .failure()
         .stderr(predicates::str::contains("written for another plan"));
@@ -262,24 +247,7 @@ fn a_killed_index_shard_is_rerun_alone() {
     let reference = dir.path().join("ref");
     mix(&input, &reference, &[]);
     let work = dir.path().join("work");
-    knowmix()
-        .args([
-            "shard",
-            "plan",
-            "--quiet",
-            "--shards",
-            "2",
-            "--cut-sizes",
-            CUTS,
-        ])
-        .arg("--input")
-        .arg(&input)
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&input, &work, &["--shards", "2", "--cut-sizes", CUTS]).success();
     stage(&["index", "--shard", "0"], &work).success();
     let bin = assert_cmd::cargo::cargo_bin("knowmix");
     let started = std::time::Instant::now();
