@@ -225,4 +225,33 @@ mod tests {
         }
         assert!(extents(b"\n \n", 2).is_empty());
     }
+
+    /// A file that shrinks after it was indexed gives an error naming it
+    /// (a memory map would have died of SIGBUS).
+    #[test]
+    fn a_file_truncated_after_indexing_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let line = format!("{{\"x\":\"{}\"}}\n", "y".repeat(5000));
+        std::fs::write(&path, line.repeat(100)).unwrap();
+        let runtime = crate::pipeline::runtime().unwrap();
+        let index = runtime
+            .block_on(RecordIndex::build(&[path.clone()], dir.path()))
+            .unwrap();
+        assert_eq!(index.len(), 100);
+        let mut out = Vec::new();
+        index.read_record(99, &mut out).unwrap();
+        assert_eq!(out, line.trim_end().as_bytes());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(10)
+            .unwrap();
+        let err = index.read_record(99, &mut out).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("a.jsonl: cannot read a sampled record"),
+            "{err:#}"
+        );
+    }
 }
