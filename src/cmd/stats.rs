@@ -17,11 +17,10 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::values::parse_cut_sizes;
+use crate::assemble::{OnError, RowReader};
 use crate::columns::Columns;
 use crate::conversation::{self, with_parsed};
-use crate::format::{
-    gpt_oss_drops, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
-};
+use crate::format::{Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::fields::location;
 use crate::read::{step03, LineBatch};
@@ -280,15 +279,13 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         .context("cannot create a spill folder")?;
     let mut datasets = serde_json::Map::new();
     let mut means = Vec::new();
+    let reading = Arc::new(RowReader {
+        columns: given,
+        detected,
+        gpt_oss: args.gpt_oss,
+    });
     for files in &found.datasets {
-        let columns = detected
-            .iter()
-            .find(|(d, _)| *d == files.dataset)
-            .map_or_else(|| given.clone(), |(_, c)| c.clone());
-        let reading = Reading {
-            columns: Arc::new(columns),
-            gpt_oss: args.gpt_oss,
-        };
+        let reading = reading.clone();
         let (rows, bytes, stats) = group_dataset(
             &pool,
             files.dataset,
@@ -317,23 +314,17 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
     print_report(&report, args.json)
 }
 
-/// How a step-03 dataset's rows are read, as `mix` reads them.
-struct Reading {
-    columns: Arc<Columns>,
-    gpt_oss: bool,
-}
-
-/// Rows, bytes and grouping counts of one step-03 dataset (rows the
-/// GPT-OSS filter drops are counted as rows but not grouped, as in `mix`).
+/// Rows, bytes and grouping counts of one step-03 dataset, its rows read
+/// by `mix`'s own pass-1 reader (rows the GPT-OSS filter drops are counted
+/// as rows but not grouped).
 async fn group_dataset(
     pool: &WorkerPool,
     dataset: Dataset,
     files: &[PathBuf],
     spill: &Path,
     memory: u64,
-    reading: Reading,
+    reading: Arc<RowReader>,
 ) -> anyhow::Result<(u64, u64, GroupStats)> {
-    let Reading { columns, gpt_oss } = reading;
     let sampler = Sampler::new(0);
     let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
     let mut entries = pool.map_ordered(batches, move |batch| {
@@ -342,30 +333,16 @@ async fn group_dataset(
             .iter()
             .map(|l| (l.end - l.start) as u64 + 1)
             .sum::<u64>();
-        let entries: Result<Vec<_>, _> = (0..batch.len())
-            .map(|i| {
-                let at = || location(&batch.path, batch.lines[i].line_no);
-                with_parsed(batch.line(i), &at, |line, at| {
-                    if gpt_oss && gpt_oss_drops(line.required_str(&columns.question, at)?) {
-                        return Ok(None);
-                    }
-                    let raw = line.required_str(columns.raw_for(dataset), at)?;
-                    Ok(Some(sampler.entry(
-                        raw,
-                        line.required_str(&columns.document, at)?,
-                        batch.first_row + i as u64,
-                    )))
-                })
-            })
-            .collect();
-        entries.map(|e| (bytes, e))
+        reading
+            .index_batch(dataset, batch, sampler, OnError::Fail)
+            .map(|indexed| (bytes, indexed.entries))
     });
     let mut sorter = ExternalSorter::new(spill, memory as usize);
     let mut bytes = 0;
     while let Some(batch) = entries.next().await {
         let (batch_bytes, batch_entries) = batch?;
         bytes += batch_bytes;
-        for entry in batch_entries.into_iter().flatten() {
+        for entry in batch_entries {
             sorter
                 .push(entry)
                 .context("cannot spill the grouping index")?;
