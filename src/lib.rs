@@ -48,6 +48,7 @@ pub mod select;
 pub mod shard;
 pub mod size;
 pub mod spill;
+pub mod stats;
 pub mod store;
 pub mod synth;
 pub mod tokenize;

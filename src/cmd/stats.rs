@@ -7,7 +7,6 @@
 //! documents and summaries per dataset (grouped on disk with [`crate::select::walk_groups`]),
 //! and which cut sizes `mix` could write.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,15 +16,12 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::values::parse_cut_sizes;
-use crate::assemble::{OnError, RowReader};
+use crate::assemble::RowReader;
 use crate::columns::Columns;
-use crate::conversation::{self, with_parsed};
-use crate::format::{Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
+use crate::format::{LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
 use crate::pipeline::{spawn_reader, WorkerPool};
-use crate::read::fields::location;
-use crate::read::{step03, LineBatch};
-use crate::select::{self, GroupStats, Sampler};
-use crate::spill::ExternalSorter;
+use crate::read::step03;
+use crate::stats::{batch_stats, group_dataset, BatchStats, Tally, Training};
 use crate::tokens::{RecordCounter, Template};
 
 const ABOUT: &str = "\
@@ -90,57 +86,6 @@ pub struct Args {
     pub gpt_oss: bool,
 }
 
-/// Records, bytes and tokens of one group, its token lengths, and what
-/// training's length filter drops.
-#[derive(Debug, Clone, Default)]
-struct Tally {
-    records: u64,
-    bytes: u64,
-    tokens: u64,
-    without_tokens: u64,
-    too_long: u64,
-    too_short: u64,
-    lengths: Vec<u32>,
-}
-
-impl Tally {
-    fn add(&mut self, other: &Tally) {
-        self.records += other.records;
-        self.bytes += other.bytes;
-        self.tokens += other.tokens;
-        self.without_tokens += other.without_tokens;
-        self.too_long += other.too_long;
-        self.too_short += other.too_short;
-        self.lengths.extend_from_slice(&other.lengths);
-    }
-
-    fn to_json(&mut self, rule: &LengthRule) -> Value {
-        self.lengths.sort_unstable();
-        json!({
-            "records": self.records, "bytes": self.bytes, "tokens": self.tokens,
-            "without_token_length": self.without_tokens,
-            "token_length": percentiles(&self.lengths),
-            "over_length": {
-                "max_seq_len": rule.max_seq_len, "min_len": rule.min_len,
-                "too_long": self.too_long, "too_short": self.too_short,
-            },
-        })
-    }
-}
-
-/// What one batch of records adds.
-#[derive(Default)]
-struct BatchStats {
-    datasets: BTreeMap<String, Tally>,
-}
-
-/// Training's length rule, and what token_length has beyond training's length.
-#[derive(Debug, Clone, Copy)]
-struct Training {
-    rule: LengthRule,
-    added: u64,
-}
-
 /// Run `knowmix stats`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cuts = parse_cut_sizes(&args.cut_sizes)
@@ -181,43 +126,6 @@ fn is_folder(path: &Path) -> bool {
     }
 }
 
-fn batch_stats(
-    batch: &LineBatch,
-    counter: Option<&RecordCounter>,
-    training: Training,
-) -> anyhow::Result<BatchStats> {
-    let mut out = BatchStats::default();
-    for i in 0..batch.len() {
-        let at = || location(&batch.path, batch.lines[i].line_no);
-        let (dataset, tokens) = with_parsed(batch.line(i), &at, |line, at| {
-            let tokens = match counter {
-                Some(c) => Some(c.count(line, at)?),
-                None => conversation::top_level_u64(line, "token_length"),
-            };
-            Ok((
-                conversation::metadata_dataset(line).unwrap_or_else(|| "(none)".into()),
-                tokens,
-            ))
-        })?;
-        let tally = out.datasets.entry(dataset).or_default();
-        tally.records += 1;
-        tally.bytes += batch.line(i).len() as u64 + 1;
-        match tokens {
-            Some(n) => {
-                tally.tokens += n;
-                tally.lengths.push(u32::try_from(n).unwrap_or(u32::MAX));
-                match training.rule.judge(n.saturating_sub(training.added)) {
-                    Fit::Fits => {}
-                    Fit::TooLong => tally.too_long += 1,
-                    Fit::TooShort => tally.too_short += 1,
-                }
-            }
-            None => tally.without_tokens += 1,
-        }
-    }
-    Ok(out)
-}
-
 async fn record_stats(
     args: Args,
     counter: Option<Arc<RecordCounter>>,
@@ -250,22 +158,6 @@ async fn record_stats(
         "token_length": token_length,
     });
     print_report(&report, args.json)
-}
-
-/// min / median / p95 / max of sorted `lengths` (nearest rank), or null.
-fn percentiles(sorted: &[u32]) -> Value {
-    if sorted.is_empty() {
-        return Value::Null;
-    }
-    let rank =
-        |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
-    let n = sorted.len();
-    let median = if n % 2 == 1 {
-        f64::from(sorted[n / 2])
-    } else {
-        (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0
-    };
-    json!({"min": sorted[0], "median": median, "p95": rank(0.95), "max": sorted[n - 1]})
 }
 
 async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
@@ -312,55 +204,6 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         "warnings": found.warnings,
     });
     print_report(&report, args.json)
-}
-
-/// Rows, bytes and grouping counts of one step-03 dataset, its rows read
-/// by `mix`'s own pass-1 reader (rows the GPT-OSS filter drops are counted
-/// as rows but not grouped).
-async fn group_dataset(
-    pool: &WorkerPool,
-    dataset: Dataset,
-    files: &[PathBuf],
-    spill: &Path,
-    memory: u64,
-    reading: Arc<RowReader>,
-) -> anyhow::Result<(u64, u64, GroupStats)> {
-    let sampler = Sampler::new(0);
-    let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
-    let mut entries = pool.map_ordered(batches, move |batch| {
-        let bytes = batch
-            .lines
-            .iter()
-            .map(|l| (l.end - l.start) as u64 + 1)
-            .sum::<u64>();
-        reading
-            .index_batch(dataset, batch, sampler, OnError::Fail)
-            .map(|indexed| (bytes, indexed.entries))
-    });
-    let mut sorter = ExternalSorter::new(spill, memory as usize);
-    let mut bytes = 0;
-    while let Some(batch) = entries.next().await {
-        let (batch_bytes, batch_entries) = batch?;
-        bytes += batch_bytes;
-        for entry in batch_entries {
-            sorter
-                .push(entry)
-                .context("cannot spill the grouping index")?;
-        }
-    }
-    let rows = reader.await.context("reader task failed")??;
-    let plan = select::Plan {
-        qa_per_doc: 0,
-        max_cut: 0,
-        shard: None,
-    };
-    let stats = tokio::task::spawn_blocking(move || -> std::io::Result<GroupStats> {
-        select::walk_groups(sorter.finish()?, plan, |_| Ok(()))
-    })
-    .await
-    .context("grouping task failed")?
-    .context("cannot sort the grouping index on disk")?;
-    Ok((rows, bytes, stats))
 }
 
 fn print_report(report: &Value, as_json: bool) -> anyhow::Result<()> {
