@@ -36,6 +36,7 @@ pub mod conversation;
 pub mod error;
 pub mod exit;
 pub mod format;
+pub mod keyed;
 pub mod lock;
 pub mod mix;
 pub mod observe;

@@ -9,7 +9,6 @@
 //! result is a stream of [`Pick`]s sorted by row, which pass 2 merges with
 //! the rows as it reads them again.
 
-use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64_with_seed};
 
@@ -18,7 +17,6 @@ use crate::spill::{ExternalSorter, FixedRecord, Sorted};
 
 /// Domain separator for the rank key, so ranks differ from other uses of
 /// the same seed (e.g. `sample --ratio`).
-const RANK_DOMAIN: u64 = 0x6b6e_6f77_6d69_7831; // "knowmix1"
 const DOC_HASH_SEED: u64 = 0x646f_6375_6d65_6e74; // "document"
 
 /// One summary row, as pass 1 records it. Ordered for grouping: by raw
@@ -163,10 +161,10 @@ impl Sampler {
     }
 
     fn rank(&self, raw: u128, doc: u64) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.seed, RANK_DOMAIN);
-        h.write(&raw.to_le_bytes());
-        h.write(&doc.to_le_bytes());
-        h.finish()
+        crate::keyed::hash(self.seed, crate::keyed::MIX_RANK, |h| {
+            h.write(&raw.to_le_bytes());
+            h.write(&doc.to_le_bytes());
+        })
     }
 }
 
