@@ -195,7 +195,7 @@ pub enum Thinking {
 
 impl Thinking {
     /// Whether a turn's `thinking` is written at all.
-    fn writes(self, thinking: Option<&str>) -> bool {
+    pub fn writes(self, thinking: Option<&str>) -> bool {
         match self {
             Thinking::Keep => true,
             Thinking::OmitEmpty => thinking.is_some_and(|t| !t.is_empty()),

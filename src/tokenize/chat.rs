@@ -75,6 +75,14 @@ impl TokenLength for ChatTokenLength {
     fn added_tokens(&self) -> usize {
         self.added
     }
+
+    fn training_length(&self, turns: &[Turn<'_>]) -> Result<usize, String> {
+        super::training::length(
+            turns,
+            |wrapped| self.render(wrapped),
+            |text| self.count_text(text).saturating_sub(self.added),
+        )
+    }
 }
 
 /// Resolve `spec` and build its counter (fast path when supported).

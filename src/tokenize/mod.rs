@@ -11,6 +11,7 @@ pub mod chat;
 pub mod fast;
 pub mod hf;
 pub mod resolve;
+pub mod training;
 
 /// Counts the ids `tokenizer.encode(text)` (with `add_special_tokens=True`)
 /// would return. Implementations are cheap to share across worker threads.
@@ -29,4 +30,10 @@ pub trait TokenLength: Send + Sync {
     /// tokenizes the rendered template without them, so its length is
     /// `token_length - added_tokens`.
     fn added_tokens(&self) -> usize;
+
+    /// The length instructlab-training's `data_process` gives a record
+    /// with `unmask: true` ([`training::length`]): every turn's content
+    /// wrapped in its unmask markers, rendered, tokenized with the markers
+    /// as special tokens, markers removed.
+    fn training_length(&self, turns: &[crate::format::Turn<'_>]) -> Result<usize, String>;
 }
