@@ -210,8 +210,9 @@ def check_cut(args, chk, cut, out, drop_out, hf_dir, added, work):
     ours = [r["token_length"] - added for r in records]
     differ = [i for i in range(len(records)) if ours[i] != lens[i]]
     chk.equal("records whose length differs", 0, len(differ))
+    names = {i: e["dataset"] for e, rng in dataset_ranges(cut) for i in rng}
     for i in differ[: args.show]:
-        show_record(i, records[i], ours[i], processed[i]["input_ids"], tokenizer)
+        show_record(i, names[i], records[i], ours[i], processed[i]["input_ids"], tokenizer)
     print(f"  training len: min {min(lens)}, max {max(lens)}; kept {len(kept)} of {len(records)}")
 
     # 4. --drop-over-length writes what training keeps.
@@ -240,7 +241,7 @@ def probe(args, chk, cut, path, records, ours, lens, differ, hf_dir, work):
               over["too_long"] + over["too_short"], len(records) - len(kept_rows))
 
 
-def show_record(i, record, ours, training_ids, tokenizer):
+def show_record(i, dataset, record, ours, training_ids, tokenizer):
     """What training tokenized differently from the plain chat template
     (the render knowmix counts, as the notebook's token_length does)."""
     plain = tokenizer.apply_chat_template(record["messages"], return_dict=False)
@@ -248,7 +249,7 @@ def show_record(i, record, ours, training_ids, tokenizer):
     b = [tokenizer.decode([t]) for t in training_ids]
     ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
     diffs = [(a[i1:i2], b[j1:j2]) for op, i1, i2, j1, j2 in ops if op != "equal"]
-    print(f"    record {i}: knowmix {ours}, training {len(training_ids)} "
+    print(f"    record {i} ({dataset}): knowmix {ours}, training {len(training_ids)} "
           f"(token_length {record['token_length']}); "
           f"plain template -> training's tokens: {diffs[:3]}")
 
@@ -276,7 +277,7 @@ def main():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = args.keep or tempfile.mkdtemp(prefix="knowmix-train-check-")
     name = os.path.basename(os.path.normpath(args.tokenizer))
-    chk = Checker(f"[{name} M={args.max_seq_len} m={args.min_len}]")
+    chk = Checker(f"[{' '.join([name, f'M={args.max_seq_len}', f'm={args.min_len}', *args.mix_arg])}]")
     print(
         f"{chk.label} instructlab-training {metadata.version('instructlab-training')}, "
         f"transformers {metadata.version('transformers')}, "
