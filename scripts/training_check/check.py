@@ -14,9 +14,10 @@ cut file it wrote, and compares:
    drops after training's own `load_and_validate_dataset`,
    `configure_tokenizer` and `process_samples` (the steps `process_data`
    runs before it), with the manifest's per-dataset counts;
-3. every record's training length (`len`, which training filters on) with
-   knowmix's (`token_length` minus the tokens the tokenizer's
-   post-processor adds, which knowmix counts for an empty text);
+3. (reported, not checked) every record's training length (`len`, which
+   training filters on) with the plain estimate (`token_length` minus the
+   tokens the tokenizer's post-processor adds); where they differ, (5)
+   reruns both at that length, where knowmix must recount as training does;
 4. the cut `knowmix mix --drop-over-length` writes with the records
    training keeps.
 
@@ -206,10 +207,14 @@ def check_cut(args, chk, cut, out, drop_out, hf_dir, added, work):
     chk.equal("cut (too_long, too_short)", (over["too_long"], over["too_short"]),
               split([i for i in range(len(records)) if i not in kept], lens, args.max_seq_len))
 
-    # 3. Every record's length.
+    # 3. Every record's plain estimate (token_length, the notebook's, minus
+    # the post-processor's tokens) against training's length. They may
+    # differ (training wraps turns in unmask markers); knowmix recounts as
+    # training does where that can change a record's fate, which the
+    # probe (5) checks at exactly such a length.
     ours = [r["token_length"] - added for r in records]
     differ = [i for i in range(len(records)) if ours[i] != lens[i]]
-    chk.equal("records whose length differs", 0, len(differ))
+    print(f"  records whose plain estimate differs from training's len: {len(differ)}")
     names = {i: e["dataset"] for e, rng in dataset_ranges(cut) for i in rng}
     for i in differ[: args.show]:
         show_record(i, names[i], records[i], ours[i], processed[i]["input_ids"], tokenizer)
