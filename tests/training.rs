@@ -5,9 +5,11 @@
 //! The length rule is instructlab-training 0.16.2's
 //! (`instructlab/training/data_process.py`): `filter_samples_by_length`
 //! (line 1089) keeps `min_seq_len <= x["len"] < max_seq_len`, min 20, and
-//! `len` is the chat template tokenized by `apply_chat_template` (no
-//! special tokens added by the post-processor). Its module imports torch,
-//! so it is pinned here rather than run.
+//! `len` is the chat template of the unmask-wrapped turns tokenized by
+//! `apply_chat_template` (no special tokens added by the post-processor),
+//! markers removed (`tokenize::training`). Its module imports torch (a
+//! 3 GB install), so CI pins the rule here; `scripts/training_check.sh`
+//! runs the real `data_process` against knowmix's counts.
 
 use std::path::Path;
 
