@@ -64,7 +64,7 @@ fn hf_training_len(dir: &Path, rendered: &str) -> usize {
                 .iter()
                 .map(|m| tokenizers::AddedToken::from(*m, true))
                 .collect();
-            t.add_special_tokens(markers);
+            t.add_special_tokens(markers).unwrap();
             std::sync::Arc::new(t)
         })
         .clone();
