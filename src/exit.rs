@@ -64,18 +64,36 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 #[error("interrupted; no output was written and temporary files were removed")]
 pub struct Interrupted;
 
-/// Run `work` until it ends or the process gets SIGINT/SIGTERM. On a
-/// signal `work` is dropped — which removes its temp and spill files —
-/// and [`Interrupted`] is returned (exit code 130).
+/// Run `work` until it ends or the process gets SIGINT/SIGTERM, and on a
+/// signal return [`Interrupted`] (exit code 130) at once. The listeners are
+/// registered before the work starts, so no signal is missed, and the work
+/// runs on a task of its own, so a stretch of CPU-bound code in it (a
+/// tokenizer's tables being built) cannot delay the answer. On a signal
+/// the task is aborted and given a moment to be dropped at its next await,
+/// which removes its temp and spill files; one stuck longer is left to the
+/// process exit (a killed run's files are removed by the next run).
 pub async fn until_interrupted<T, F>(work: F) -> anyhow::Result<T>
 where
-    F: std::future::Future<Output = anyhow::Result<T>>,
+    F: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+    T: Send + 'static,
 {
     use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
+    let mut task = tokio::spawn(work);
     tokio::select! {
-        result = work => result,
-        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
-        _ = term.recv() => Err(Interrupted.into()),
+        biased;
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        joined = &mut task => {
+            return match joined {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => Err(anyhow::anyhow!("the work was cancelled: {e}")),
+            };
+        }
     }
+    task.abort();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+    Err(Interrupted.into())
 }

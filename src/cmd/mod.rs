@@ -73,7 +73,8 @@ pub fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
 /// stdin (after `| head` closed our stdout) cannot hold the exit.
 pub fn block_on<T, F>(work: F) -> anyhow::Result<T>
 where
-    F: std::future::Future<Output = anyhow::Result<T>>,
+    F: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+    T: Send + 'static,
 {
     let runtime = runtime()?;
     let result = runtime.block_on(crate::exit::until_interrupted(work));

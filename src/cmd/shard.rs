@@ -139,17 +139,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Stage::Index(a) => {
             let (work, runner) = (Work::new(a.work), a.run.runner());
-            crate::cmd::block_on(async { shard::index(&work, a.shard, &runner).await.map(drop) })
+            crate::cmd::block_on(
+                async move { shard::index(&work, a.shard, &runner).await.map(drop) },
+            )
         }
         Stage::Emit(a) => {
             let (work, runner) = (Work::new(a.work), a.run.runner());
-            crate::cmd::block_on(async { shard::emit(&work, a.shard, &runner).await.map(drop) })
+            crate::cmd::block_on(
+                async move { shard::emit(&work, a.shard, &runner).await.map(drop) },
+            )
         }
         Stage::Merge(a) => {
             let quiet = a.run.quiet;
             let (work, runner) = (Work::new(a.work), a.run.runner());
             let outcome =
-                crate::cmd::block_on(async { shard::merge(&work, &a.output, &runner).await })?;
+                crate::cmd::block_on(async move { shard::merge(&work, &a.output, &runner).await })?;
             if !quiet {
                 crate::cmd::mix::print_summary(&outcome)?;
             }

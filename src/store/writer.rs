@@ -88,7 +88,10 @@ impl AtomicWriter {
     /// upload. Call after `shutdown` and [`AtomicWriter::finish`].
     pub async fn commit(&mut self) -> Result<(), StoreError> {
         let inner = std::mem::replace(&mut self.inner, Inner::Committed);
-        let err = |e| self.error(e);
+        // Not `self.error`: a borrow of `self` held across an await would
+        // make the future `!Send` (the upload futures are not `Sync`).
+        let location = self.location.clone();
+        let err = |e| error_at(&location, e);
         match inner {
             Inner::Local(mut file) => {
                 file.finish()
@@ -110,10 +113,6 @@ impl AtomicWriter {
             Inner::Committed => {}
         }
         Ok(())
-    }
-
-    fn error(&self, err: object_store::Error) -> StoreError {
-        error_at(&self.location, err)
     }
 }
 
