@@ -88,7 +88,10 @@ impl AtomicWriter {
     /// upload. Call after `shutdown` and [`AtomicWriter::finish`].
     pub async fn commit(&mut self) -> Result<(), StoreError> {
         let inner = std::mem::replace(&mut self.inner, Inner::Committed);
-        let err = |e| self.error(e);
+        // (Not a method on `self`: a borrow of `self` held across the
+        // awaits below would keep this future from being `Send`.)
+        let location = &self.location;
+        let err = |e| error_at(location, e);
         match inner {
             Inner::Local(mut file) => {
                 file.finish()
@@ -112,9 +115,6 @@ impl AtomicWriter {
         Ok(())
     }
 
-    fn error(&self, err: object_store::Error) -> StoreError {
-        error_at(&self.location, err)
-    }
 }
 
 fn error_at(at: &Location, err: object_store::Error) -> StoreError {
