@@ -212,3 +212,66 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>, StageError> {
     files.sort();
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A stage's folder goes up whole, marker last, and comes back down
+    /// into another scratch copy byte for byte; a local work folder is
+    /// left alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn publish_then_fetch_round_trips_through_a_bucket() {
+        let bucket = Arc::new(object_store::memory::InMemory::new());
+        store::register_bucket("unit-staged", bucket);
+        let spill = tempfile::tempdir().unwrap();
+        let shared = Work::new("s3://unit-staged/w");
+        let up = Staged::open(&shared, spill.path()).unwrap();
+        let dir = up.work().index_dir(1);
+        let big: Vec<u8> = (0..=255u8).cycle().take((ONE_PUT + 5) as usize).collect();
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a.index"), &big).unwrap();
+        std::fs::write(dir.join("sub/b.spans"), b"spans").unwrap();
+        let marker = Work::marker(&dir);
+        std::fs::write(&marker, b"{}").unwrap();
+        up.publish(&dir, &marker).await.unwrap();
+        let listed: Vec<String> = store::list(&Location::parse("s3://unit-staged/w").unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.location.to_string())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "s3://unit-staged/w/index/shard-00001/a.index",
+                "s3://unit-staged/w/index/shard-00001/done.json",
+                "s3://unit-staged/w/index/shard-00001/sub/b.spans",
+            ]
+        );
+        drop(up);
+        assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+
+        let down = Staged::open(&shared, spill.path()).unwrap();
+        let dir = down.work().index_dir(1);
+        assert!(down.fetch(&Work::marker(&dir)).await.unwrap());
+        assert!(!down.fetch(&dir.join("missing")).await.unwrap());
+        down.fetch_folder(&down.work().index_dir(1)).await.unwrap();
+        assert_eq!(std::fs::read(dir.join("a.index")).unwrap(), big);
+        assert_eq!(std::fs::read(dir.join("sub/b.spans")).unwrap(), b"spans");
+        assert_eq!(
+            down.work().shared(&dir.join("a.index")),
+            Path::new("s3://unit-staged/w/index/shard-00001/a.index")
+        );
+
+        drop(down);
+        let local = tempfile::tempdir().unwrap();
+        let same = Staged::open(&Work::new(local.path()), spill.path()).unwrap();
+        assert_eq!(same.work().root(), local.path());
+        assert!(!same.fetch(&same.work().plan_path()).await.unwrap());
+        same.publish(local.path(), &local.path().join("x")).await.unwrap();
+        assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+    }
+}
