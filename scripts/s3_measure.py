@@ -122,6 +122,7 @@ def shards(size, n):
                   f"{scratch / 1e6:7.1f} MB peak in --spill-dir")
         print(f"  total    {sum(walls):7.2f} s")
         outputs[where] = {p.name: p.read_bytes() for p in (out / "training_mix").glob("*.jsonl")}
+        print(f"  cuts written: {sum(map(len, outputs[where].values())) / 1e6:.1f} MB")
         if where == "local":
             w = top / "work"
             print(f"  work folder: {sum(p.stat().st_size for p in w.rglob('*') if p.is_file()) / 1e6:.1f} MB")
