@@ -100,7 +100,9 @@ pub(crate) async fn emit_planned(
 ) -> anyhow::Result<EmitDone> {
     let dir = work.emit_dir(shard);
     let marker = Work::marker(&dir);
-    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| &d.fingerprint)? {
+    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
+        &d.fingerprint
+    })? {
         run.log(&format!("emit shard {shard}: already done"));
         return Ok(done);
     }
@@ -238,17 +240,18 @@ pub(crate) fn all_emitted(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<E
     (0..plan.shards)
         .map(|s| {
             let marker = Work::marker(&work.emit_dir(s));
-            marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| &d.fingerprint)?.ok_or_else(
-                || {
-                    super::StageError::NotDone {
-                        stage: "emit",
-                        shard: s,
-                        shards: plan.shards,
-                        work: work.shared_root().to_path_buf(),
-                    }
-                    .into()
-                },
-            )
+            marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
+                &d.fingerprint
+            })?
+            .ok_or_else(|| {
+                super::StageError::NotDone {
+                    stage: "emit",
+                    shard: s,
+                    shards: plan.shards,
+                    work: work.shared_root().to_path_buf(),
+                }
+                .into()
+            })
         })
         .collect()
 }

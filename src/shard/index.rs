@@ -58,7 +58,9 @@ pub(crate) async fn index_planned(
 ) -> anyhow::Result<IndexDone> {
     let dir = work.index_dir(shard);
     let marker = Work::marker(&dir);
-    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| &d.fingerprint)? {
+    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| {
+        &d.fingerprint
+    })? {
         run.log(&format!("index shard {shard}: already done"));
         return Ok(done);
     }
@@ -115,17 +117,18 @@ pub(crate) fn all_done(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<Inde
     (0..plan.shards)
         .map(|s| {
             let marker = Work::marker(&work.index_dir(s));
-            marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| &d.fingerprint)?.ok_or_else(
-                || {
-                    super::StageError::NotDone {
-                        stage: "index",
-                        shard: s,
-                        shards: plan.shards,
-                        work: work.shared_root().to_path_buf(),
-                    }
-                    .into()
-                },
-            )
+            marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| {
+                &d.fingerprint
+            })?
+            .ok_or_else(|| {
+                super::StageError::NotDone {
+                    stage: "index",
+                    shard: s,
+                    shards: plan.shards,
+                    work: work.shared_root().to_path_buf(),
+                }
+                .into()
+            })
         })
         .collect()
 }

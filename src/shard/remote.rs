@@ -185,7 +185,10 @@ async fn upload(from: &Path, to: &Location) -> Result<(), StageError> {
 /// An I/O error while moving the bytes of `at`: the store's own error
 /// when it is one (it names the URL already).
 fn store_io(at: &Location, source: std::io::Error) -> StageError {
-    if source.get_ref().is_some_and(|e| e.is::<store::StoreError>()) {
+    if source
+        .get_ref()
+        .is_some_and(|e| e.is::<store::StoreError>())
+    {
         let inner = source.into_inner().expect("checked above");
         return StageError::Store(*inner.downcast().expect("checked above"));
     }
@@ -271,7 +274,9 @@ mod tests {
         let same = Staged::open(&Work::new(local.path()), spill.path()).unwrap();
         assert_eq!(same.work().root(), local.path());
         assert!(!same.fetch(&same.work().plan_path()).await.unwrap());
-        same.publish(local.path(), &local.path().join("x")).await.unwrap();
+        same.publish(local.path(), &local.path().join("x"))
+            .await
+            .unwrap();
         assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
     }
 }

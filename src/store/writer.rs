@@ -114,7 +114,6 @@ impl AtomicWriter {
         }
         Ok(())
     }
-
 }
 
 fn error_at(at: &Location, err: object_store::Error) -> StoreError {
