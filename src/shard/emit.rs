@@ -48,6 +48,7 @@ pub struct EmitDone {
 }
 
 /// Run emit shard `shard` of the plan in `work` (nothing when done).
+///
 /// A work folder in object storage is worked on in a local scratch copy
 /// ([`super::remote`]): down come the plan, the tokenizer, every index
 /// shard's marker and runs and this shard's spans; up go the parts,

@@ -31,6 +31,7 @@ pub struct IndexDone {
 }
 
 /// Run index shard `shard` of the plan in `work` (nothing when done).
+///
 /// A work folder in object storage is worked on in a local scratch copy
 /// ([`super::remote`]): the plan and this shard's marker come down, the
 /// run, spans, rejects and (last) the marker go up.
