@@ -96,14 +96,6 @@ def test_shard_stages_from_and_to_s3_match_mix(s3_server, step03_url, local_mix,
     assert got == cut_files(local_mix)
 
 
-def test_work_folder_on_s3_is_refused_clearly(s3_server, step03_url):  # noqa: F811
-    done = knowmix("shard", "plan", "--input", step03_url, "--work", s3_server.url("w"),
-                   "--shards", "2", env=s3_server.env(), check=False)
-    assert done.returncode == 2
-    lines = done.stderr.decode().splitlines()
-    assert len(lines) == 1 and "--work s3://" in lines[0], lines
-
-
 def test_tokens_reads_and_writes_objects(s3_server, records, tmp_path):  # noqa: F811
     local = tmp_path / "tokens.jsonl"
     knowmix("tokens", records, "-o", local, "--tokenizer", LLAMA)
@@ -226,3 +218,173 @@ def test_interrupted_run_leaves_no_object(s3_server, records):  # noqa: F811
     assert run.wait(timeout=30) == 130, run.stderr.read().decode()
     assert s3_server.keys("term/out/") == []
     assert s3_server.open_uploads() == []
+
+
+# --- The work folder W itself in the bucket (`--work s3://...`) ---------------
+
+
+def run_stages(s3, input_, work, output, shards, spill, env, order=None):
+    """plan, then index and emit of every shard (in `order`), then merge."""
+    knowmix("shard", "plan", "--input", input_, "--work", work, "--shards", shards,
+            "--tokenizer", LLAMA, "--spill-dir", spill, "--quiet", env=env)
+    order = order or list(range(shards))
+    for stage in ("index", "emit"):
+        for shard in order:
+            knowmix("shard", stage, "--work", work, "--shard", shard, "--spill-dir", spill,
+                    "--quiet", env=env)
+    knowmix("shard", "merge", "--work", work, "--output", output, "--spill-dir", spill,
+            "--quiet", env=env)
+
+
+def s3_cut_files(s3, prefix: str) -> dict[str, bytes]:
+    keys = s3.keys(f"{prefix}/training_mix/")
+    return {k.rsplit("/", 1)[1]: s3.get(k) for k in keys if k.endswith(".jsonl")}
+
+
+@pytest.mark.parametrize(
+    ("shards", "input_on_s3", "output_on_s3"),
+    [(1, False, False), (3, True, False), (3, True, True)],
+)
+def test_shard_stages_with_work_on_s3_match_mix(
+    s3_server, step03_url, local_mix, tmp_path, shards, input_on_s3, output_on_s3,  # noqa: F811
+):
+    env = s3_server.env()
+    name = f"w{shards}{int(input_on_s3)}{int(output_on_s3)}"
+    work = s3_server.url(f"{name}/work")
+    input_ = step03_url if input_on_s3 else STEP03
+    output = s3_server.url(f"{name}/out") if output_on_s3 else tmp_path / "out"
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    run_stages(s3_server, input_, work, output, shards, spill, env,
+               order=list(reversed(range(shards))))
+    got = s3_cut_files(s3_server, f"{name}/out") if output_on_s3 else cut_files(output)
+    assert got == cut_files(local_mix)
+    # The stages' files are objects of W; the local scratch copies are gone.
+    keys = s3_server.keys(f"{name}/work/")
+    assert f"{name}/work/plan.json" in keys
+    assert f"{name}/work/tokenizer/tokenizer.json" in keys
+    for s in range(shards):
+        for stage in ("index", "emit"):
+            assert f"{name}/work/{stage}/shard-{s:05}/done.json" in keys
+    assert list(spill.iterdir()) == []
+    assert s3_server.open_uploads() == []
+    # A finished stage run again does nothing: its marker is not rewritten.
+    marker = f"{name}/work/index/shard-00000/done.json"
+    before = s3_server.client().head_object(Bucket=s3_server.bucket, Key=marker)
+    again = knowmix("shard", "index", "--work", work, "--shard", "0", "--spill-dir", spill,
+                    env=env)
+    assert "already done" in again.stderr.decode()
+    after = s3_server.client().head_object(Bucket=s3_server.bucket, Key=marker)
+    assert after["LastModified"] == before["LastModified"] and after["ETag"] == before["ETag"]
+
+
+def test_stage_run_too_early_with_work_on_s3_fails_like_a_local_one(
+    s3_server, step03_url, tmp_path,  # noqa: F811
+):
+    env, work = s3_server.env(), s3_server.url("early/work")
+    local = tmp_path / "work"
+    for w in (work, local):
+        knowmix("shard", "plan", "--input", STEP03, "--work", w, "--shards", "2",
+                "--tokenizer", LLAMA, "--quiet", env=env)
+    for w in (work, local):
+        knowmix("shard", "index", "--work", w, "--shard", "1", "--quiet", env=env)
+
+    def fails(*args):
+        return one_error_line(knowmix("shard", *args, env=env, check=False))
+
+    # Emit before index shard 0 is done; merge before any emit shard is.
+    for stage, missing in (("emit", "index shard 0 of 2"), ("merge", "emit shard 0 of 2")):
+        extra = ("--shard", "1") if stage == "emit" else ("--output", tmp_path / "out")
+        remote = fails(stage, "--work", work, *extra)
+        assert remote == fails(stage, "--work", local, *extra).replace(str(local), work)
+        assert f"{missing} is not done" in remote and work in remote
+    assert not (tmp_path / "out").exists()
+    # No plan at all.
+    line = fails("index", "--work", s3_server.url("early/none"), "--shard", "0")
+    assert "no plan.json" in line and s3_server.url("early/none") in line
+    # Planned again with other options: shard 1's marker belongs to the old plan.
+    knowmix("shard", "plan", "--input", STEP03, "--work", work, "--shards", "2",
+            "--tokenizer", LLAMA, "--seed", "7", "--quiet", env=env)
+    line = fails("index", "--work", work, "--shard", "1")
+    assert "written for another plan" in line
+    assert f"{work}/index/shard-00001/done.json" in line
+    assert s3_server.keys("early/work/emit/") == []
+
+
+@pytest.fixture(scope="module")
+def synth_corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "step_03"
+    knowmix("synth", "--output", out, "--raw-docs", "400", "--quiet")
+    return out
+
+
+def test_killed_index_stage_with_work_on_s3_is_rerun_alone(
+    s3_server, synth_corpus, tmp_path,  # noqa: F811
+):
+    env, work = s3_server.env(), s3_server.url("killed/work")
+    reference = tmp_path / "ref"
+    knowmix("mix", "--input", synth_corpus, "--output", reference, "--tokenizer", LLAMA,
+            "--quiet")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    knowmix("shard", "plan", "--input", synth_corpus, "--work", work, "--shards", "2",
+            "--tokenizer", LLAMA, "--quiet", env=env)
+    index1 = ["shard", "index", "--work", work, "--shard", "1", "--spill-dir", spill, "--quiet"]
+    started = time.monotonic()
+    knowmix(*index1, env=env)
+    full = time.monotonic() - started
+    prefix = "killed/work/index/shard-00001/"
+    finished = {k: s3_server.get(k) for k in s3_server.keys(prefix)}
+    killed_before_the_marker = 0
+    for permille in (150, 400, 650, 800, 900, 950):
+        for k in s3_server.keys(prefix):
+            s3_server.client().delete_object(Bucket=s3_server.bucket, Key=k)
+        child = subprocess.Popen([knowmix_binary(), *map(str, index1)], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(full * permille / 1000)
+        child.kill()  # SIGKILL
+        child.wait()
+        left = {k: s3_server.get(k) for k in s3_server.keys(prefix)}
+        # Whatever is visible is whole: byte-identical to a finished run's.
+        assert all(left[k] == finished[k] for k in left), sorted(left)
+        if f"{prefix}done.json" not in left:
+            killed_before_the_marker += 1
+        # Rerun alone: the killed run's scratch copy is swept, then done.
+        knowmix(*index1, env=env)
+        assert {k: s3_server.get(k) for k in s3_server.keys(prefix)} == finished
+        assert list(spill.iterdir()) == []
+    assert killed_before_the_marker > 0, "every kill came too late"
+    knowmix("shard", "index", "--work", work, "--shard", "0", "--quiet", env=env)
+    for shard in (0, 1):
+        knowmix("shard", "emit", "--work", work, "--shard", shard, "--quiet", env=env)
+    out = tmp_path / "out"
+    knowmix("shard", "merge", "--work", work, "--output", out, "--quiet", env=env)
+    assert cut_files(out) == cut_files(reference)
+
+
+def test_rows_set_aside_by_stages_with_work_on_s3_are_gathered(s3_server, tmp_path):  # noqa: F811
+    # A broken line in a summary dataset (set aside by index) and in a QA
+    # dataset (set aside by emit): merge gathers both from the bucket.
+    import shutil  # noqa: PLC0415
+
+    corpus = tmp_path / "step_03"
+    shutil.copytree(STEP03, corpus)
+    for name in ("extractive_summary", "document_based_qa"):
+        path = corpus / name / "gen-00000-of-00003.jsonl"
+        text = path.read_bytes()
+        at = text.index(b"\n", len(text) // 2) + 1
+        path.write_bytes(text[:at] + b"{broken\n" + text[at:])
+    reference = tmp_path / "ref"
+    knowmix("mix", "--input", corpus, "--output", reference, "--tokenizer", LLAMA,
+            "--on-error", "skip", "--quiet")
+    rejected = (reference / "training_mix" / "rejected.jsonl").read_bytes()
+    assert rejected.count(b"\n") == 2, rejected
+    env, work, out = s3_server.env(), s3_server.url("skip/work"), tmp_path / "out"
+    knowmix("shard", "plan", "--input", corpus, "--work", work, "--shards", "3",
+            "--tokenizer", LLAMA, "--on-error", "skip", "--quiet", env=env)
+    for stage in ("index", "emit"):
+        for shard in range(3):
+            knowmix("shard", stage, "--work", work, "--shard", shard, "--quiet", env=env)
+    knowmix("shard", "merge", "--work", work, "--output", out, "--quiet", env=env)
+    assert cut_files(out) == cut_files(reference)
+    assert (out / "training_mix" / "rejected.jsonl").read_bytes() == rejected

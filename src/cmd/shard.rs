@@ -37,12 +37,17 @@ pub struct PlanArgs {
     /// The step-03 folder.
     #[arg(long, default_value = "output/step_03")]
     pub input: PathBuf,
-    /// The work folder every shard can see (a shared volume).
+    /// The work folder every shard can see (a shared volume, or
+    /// s3://bucket/prefix).
     #[arg(long)]
     pub work: PathBuf,
     /// How many shards.
     #[arg(long)]
     pub shards: u32,
+    /// Folder for the local scratch copy of an s3:// work folder (default:
+    /// the system temp folder).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
     /// No logs on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -54,7 +59,7 @@ pub struct PlanArgs {
 /// `shard index` and `shard emit`.
 #[derive(Debug, clap::Args)]
 pub struct ShardArgs {
-    /// The work folder `plan` wrote.
+    /// The work folder `plan` wrote (a folder or s3://bucket/prefix).
     #[arg(long)]
     pub work: PathBuf,
     /// Which shard (0 to N-1).
@@ -103,27 +108,16 @@ impl RunArgs {
 
 /// Run one stage.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let work = match &args.stage {
-        Stage::Plan(a) => &a.work,
-        Stage::Index(a) => &a.work,
-        Stage::Emit(a) => &a.work,
-        Stage::Merge(a) => &a.work,
-    };
-    if crate::store::Location::is_object_path(work) {
-        return Err(crate::error::UsageError(format!(
-            "--work {}: the work folder must be a local or shared file system folder \
-             (object storage is supported for --input and --output)",
-            work.display()
-        ))
-        .into());
-    }
     match args.stage {
         Stage::Plan(a) => {
             let observer = Arc::new(Stderr { quiet: a.quiet });
-            let options = a
+            let mut options = a
                 .mix
                 .options(a.input, PathBuf::new())?
                 .plan(observer.clone())?;
+            if let Some(dir) = a.spill_dir {
+                options.spill_dir = dir;
+            }
             let work = Work::new(a.work);
             let (plan, _) = shard::plan(&options, &work, a.shards)?;
             crate::observe::Observer::log(

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::{all_done, IndexDone};
 use super::layout::{fresh_dir, Work};
+use super::remote::Staged;
 use super::{marker_for, Runner, ShardPlan};
 use crate::assemble::{RecordBuilder, RowReader};
 use crate::format::Dataset;
@@ -47,10 +48,45 @@ pub struct EmitDone {
 }
 
 /// Run emit shard `shard` of the plan in `work` (nothing when done).
+///
+/// A work folder in object storage is worked on in a local scratch copy
+/// ([`super::remote`]): down come the plan, the tokenizer, every index
+/// shard's marker and runs and this shard's spans; up go the parts,
+/// rejects and (last) the marker.
 pub async fn emit(work: &Work, shard: u32, runner: &Runner) -> anyhow::Result<EmitDone> {
-    let plan = ShardPlan::load(work)?;
+    let staged = Staged::open(work, &runner.spill_root())?;
+    let plan = staged.plan().await?;
     plan.check_shard(shard)?;
-    emit_planned(&plan, work, shard, &runner.plan_for(&plan)?, None, &[]).await
+    let dir = staged.work().emit_dir(shard);
+    let marker = Work::marker(&dir);
+    let done_before = staged.fetch(&marker).await?;
+    if !done_before {
+        fetch_inputs(&staged, &plan, shard).await?;
+    }
+    let run = runner.plan_for(&plan)?;
+    let done = emit_planned(&plan, staged.work(), shard, &run, None, &[]).await?;
+    if !done_before {
+        staged.publish(&dir, &marker).await?;
+    }
+    Ok(done)
+}
+
+/// Fetch what emit shard `shard` reads from a shared work folder: every
+/// index shard's marker (checked before anything large comes down), their
+/// runs, this shard's spans and the tokenizer.
+async fn fetch_inputs(staged: &Staged, plan: &ShardPlan, shard: u32) -> anyhow::Result<()> {
+    let work = staged.work();
+    let markers = (0..plan.shards).map(|s| Work::marker(&work.index_dir(s)));
+    staged.fetch_all(markers.collect()).await?;
+    all_done(plan, work)?;
+    let mut files = Vec::new();
+    for d in plan.sampled() {
+        files.extend((0..plan.shards).map(|s| work.index_run(s, d.dataset)));
+        files.push(work.spans(shard, d.dataset));
+    }
+    staged.fetch_all(files).await?;
+    staged.fetch_folder(&work.tokenizer_dir()).await?;
+    Ok(())
 }
 
 /// [`emit`] with the plan in hand, the tokenizer when already loaded, and
@@ -65,7 +101,9 @@ pub(crate) async fn emit_planned(
 ) -> anyhow::Result<EmitDone> {
     let dir = work.emit_dir(shard);
     let marker = Work::marker(&dir);
-    if let Some(done) = marker_for(&marker, &plan.fingerprint, |d: &EmitDone| &d.fingerprint)? {
+    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
+        &d.fingerprint
+    })? {
         run.log(&format!("emit shard {shard}: already done"));
         return Ok(done);
     }
@@ -202,17 +240,18 @@ pub(crate) fn all_emitted(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<E
     (0..plan.shards)
         .map(|s| {
             let marker = Work::marker(&work.emit_dir(s));
-            marker_for(&marker, &plan.fingerprint, |d: &EmitDone| &d.fingerprint)?.ok_or_else(
-                || {
-                    super::StageError::NotDone {
-                        stage: "emit",
-                        shard: s,
-                        shards: plan.shards,
-                        work: work.root().to_path_buf(),
-                    }
-                    .into()
-                },
-            )
+            marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
+                &d.fingerprint
+            })?
+            .ok_or_else(|| {
+                super::StageError::NotDone {
+                    stage: "emit",
+                    shard: s,
+                    shards: plan.shards,
+                    work: work.shared_root().to_path_buf(),
+                }
+                .into()
+            })
         })
         .collect()
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::layout::{fresh_dir, Work};
+use super::remote::Staged;
 use super::{marker_for, Runner, ShardPlan};
 use crate::assemble::RowReader;
 use crate::mix::pass1::{self, IndexTargets, Indexed};
@@ -31,10 +32,23 @@ pub struct IndexDone {
 }
 
 /// Run index shard `shard` of the plan in `work` (nothing when done).
+///
+/// A work folder in object storage is worked on in a local scratch copy
+/// ([`super::remote`]): the plan and this shard's marker come down, the
+/// run, spans, rejects and (last) the marker go up.
 pub async fn index(work: &Work, shard: u32, runner: &Runner) -> anyhow::Result<IndexDone> {
-    let plan = ShardPlan::load(work)?;
+    let staged = Staged::open(work, &runner.spill_root())?;
+    let plan = staged.plan().await?;
     plan.check_shard(shard)?;
-    index_planned(&plan, work, shard, &runner.plan_for(&plan)?).await
+    let dir = staged.work().index_dir(shard);
+    let marker = Work::marker(&dir);
+    let done_before = staged.fetch(&marker).await?;
+    let run = runner.plan_for(&plan)?;
+    let done = index_planned(&plan, staged.work(), shard, &run).await?;
+    if !done_before {
+        staged.publish(&dir, &marker).await?;
+    }
+    Ok(done)
 }
 
 /// [`index`] with the plan in hand.
@@ -46,7 +60,9 @@ pub(crate) async fn index_planned(
 ) -> anyhow::Result<IndexDone> {
     let dir = work.index_dir(shard);
     let marker = Work::marker(&dir);
-    if let Some(done) = marker_for(&marker, &plan.fingerprint, |d: &IndexDone| &d.fingerprint)? {
+    if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| {
+        &d.fingerprint
+    })? {
         run.log(&format!("index shard {shard}: already done"));
         return Ok(done);
     }
@@ -103,17 +119,18 @@ pub(crate) fn all_done(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<Inde
     (0..plan.shards)
         .map(|s| {
             let marker = Work::marker(&work.index_dir(s));
-            marker_for(&marker, &plan.fingerprint, |d: &IndexDone| &d.fingerprint)?.ok_or_else(
-                || {
-                    super::StageError::NotDone {
-                        stage: "index",
-                        shard: s,
-                        shards: plan.shards,
-                        work: work.root().to_path_buf(),
-                    }
-                    .into()
-                },
-            )
+            marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| {
+                &d.fingerprint
+            })?
+            .ok_or_else(|| {
+                super::StageError::NotDone {
+                    stage: "index",
+                    shard: s,
+                    shards: plan.shards,
+                    work: work.shared_root().to_path_buf(),
+                }
+                .into()
+            })
         })
         .collect()
 }

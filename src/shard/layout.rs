@@ -18,6 +18,7 @@ use crate::format::Dataset;
 pub struct Work {
     root: PathBuf,
     durable: bool,
+    shared: PathBuf,
 }
 
 impl Work {
@@ -25,9 +26,23 @@ impl Work {
     /// other machines: every file is synced to disk before it is renamed
     /// into place.
     pub fn new(root: impl Into<PathBuf>) -> Work {
+        let root = root.into();
+        Work {
+            shared: root.clone(),
+            root,
+            durable: true,
+        }
+    }
+
+    /// A local copy of the work folder at `shared` (an object location),
+    /// in the scratch folder `root`: the stage reads and writes `root`,
+    /// [`super::remote`] moves files between the two, and messages name
+    /// `shared`. Nothing in it needs to outlive the process: not synced.
+    pub fn scratch(root: impl Into<PathBuf>, shared: impl Into<PathBuf>) -> Work {
         Work {
             root: root.into(),
-            durable: true,
+            durable: false,
+            shared: shared.into(),
         }
     }
 
@@ -35,8 +50,10 @@ impl Work {
     /// file needs to outlive a crash, so none is synced (the cut files
     /// moved out of it are, by their writer).
     pub fn temporary(root: impl Into<PathBuf>) -> Work {
+        let root = root.into();
         Work {
-            root: root.into(),
+            shared: root.clone(),
+            root,
             durable: false,
         }
     }
@@ -51,9 +68,48 @@ impl Work {
         write_json(path, value, self.durable)
     }
 
-    /// Its path.
+    /// Its path: where this process reads and writes work files.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where the stages share it (what messages name): the root, or the
+    /// object location a scratch copy stands for.
+    pub fn shared_root(&self) -> &Path {
+        &self.shared
+    }
+
+    /// Where the work file `path` (under [`Work::root`]) is shared: itself
+    /// in a local work folder, its object in a scratch copy.
+    pub fn shared(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.root) {
+            Ok(rest) if self.shared != self.root => self.shared.join(rest),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// `error` with the work files it names shown where they are shared.
+    pub fn name_shared(&self, error: StageError) -> StageError {
+        match error {
+            StageError::Corrupt { path, what } => StageError::Corrupt {
+                path: self.shared(&path),
+                what,
+            },
+            StageError::OtherPlan {
+                path,
+                found,
+                expected,
+            } => StageError::OtherPlan {
+                path: self.shared(&path),
+                found,
+                expected,
+            },
+            StageError::Version { path, found } => StageError::Version {
+                path: self.shared(&path),
+                found,
+            },
+            other => other,
+        }
     }
 
     /// `plan.json`.

@@ -15,6 +15,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 use super::emit::{all_emitted, EmitDone};
 use super::index::all_done;
 use super::layout::Work;
+use super::remote::Staged;
 use super::{Runner, ShardPlan};
 use crate::format::cut_file_name;
 use crate::mix::pass2::{CutResult, Outcome, Tally};
@@ -26,12 +27,20 @@ use crate::write::OutputFile;
 /// Merge the parts of the plan in `work` into `output`.
 pub async fn merge(work: &Work, output: &Path, runner: &Runner) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let plan = ShardPlan::load(work)?;
+    let staged = Staged::open(work, &runner.spill_root())?;
+    let plan = staged.plan().await?;
     let mut run = runner.plan_for(&plan)?;
     run.options.output = output.to_path_buf();
+    // A shared work folder in object storage: the markers come down, the
+    // parts and rejects are streamed from where they are.
+    let markers = (0..plan.shards).flat_map(|s| {
+        let work = staged.work();
+        [work.index_dir(s), work.emit_dir(s)].map(|dir| Work::marker(&dir))
+    });
+    staged.fetch_all(markers.collect()).await?;
     let merge = Merge {
         plan: &plan,
-        work,
+        work: staged.work(),
         run: &run,
         take_parts: false,
     };
@@ -131,10 +140,11 @@ impl Merge<'_> {
         let mut output = OutputFile::create(target, None)?;
         let mut hasher = Xxh3Default::new();
         let mut buf = vec![0u8; 1 << 20];
-        for part in parts {
-            let mut file = crate::read::open::open_raw(&part.path, None)
+        for (shard, part) in (0..).zip(parts) {
+            let path = self.work.shared(&self.work.part(shard, part.n));
+            let mut file = crate::read::open::open_raw(&path, None)
                 .await
-                .with_context(|| format!("{}: cannot read the part", part.path.display()))?;
+                .with_context(|| format!("{}: cannot read the part", path.display()))?;
             loop {
                 let n = file.read(&mut buf).await?;
                 if n == 0 {
@@ -165,8 +175,8 @@ impl Merge<'_> {
             .map(|s| self.work.index_dir(s))
             .chain((0..self.plan.shards).map(|s| self.work.emit_dir(s)));
         for stage_dir in stages {
-            let path = Work::rejects(&stage_dir);
-            let bytes = tokio::fs::read(&path)
+            let path = self.work.shared(&Work::rejects(&stage_dir));
+            let bytes = crate::store::read_all(&crate::store::Location::from_path(&path)?)
                 .await
                 .with_context(|| format!("{}: cannot read rejected rows", path.display()))?;
             output.write_all(&bytes).await?;

@@ -28,6 +28,7 @@ pub mod index;
 pub mod layout;
 pub mod merge;
 mod plan;
+mod remote;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +60,11 @@ impl Runner {
         options.threads = self.threads;
         options.spill_dir = self.spill_dir.clone();
         options.plan(self.observer.clone())
+    }
+
+    /// Where scratch and spill folders go.
+    pub fn spill_root(&self) -> PathBuf {
+        self.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 }
 
@@ -123,6 +129,9 @@ pub enum StageError {
         /// What is wrong.
         what: String,
     },
+    /// Fetching or publishing a work file in object storage failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Reading or writing the work folder failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -136,6 +145,7 @@ pub enum StageError {
 /// Check a finished stage's marker against the plan: `Ok(None)` when the
 /// stage has not finished, an error when it finished for another plan.
 fn marker_for<T>(
+    work: &Work,
     path: &std::path::Path,
     fingerprint: &str,
     of: impl Fn(&T) -> &str,
@@ -143,12 +153,12 @@ fn marker_for<T>(
 where
     T: serde::de::DeserializeOwned,
 {
-    let Some(done) = layout::read_marker::<T>(path)? else {
+    let Some(done) = layout::read_marker::<T>(path).map_err(|e| work.name_shared(e))? else {
         return Ok(None);
     };
     if of(&done) != fingerprint {
         return Err(StageError::OtherPlan {
-            path: path.to_path_buf(),
+            path: work.shared(path),
             found: of(&done).to_owned(),
             expected: fingerprint.to_owned(),
         });

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::layout::Work;
+use super::remote::Staged;
 use super::StageError;
 use crate::format::Dataset;
 use crate::mix::{MixOptions, Plan};
@@ -96,13 +97,14 @@ impl ShardPlan {
     /// Read `W/plan.json`, checking it was made by this knowmix.
     pub fn load(work: &Work) -> Result<ShardPlan, StageError> {
         let path = work.plan_path();
-        let plan: ShardPlan =
-            super::layout::read_marker(&path)?.ok_or_else(|| StageError::NoPlan {
-                work: work.root().to_path_buf(),
+        let plan: ShardPlan = super::layout::read_marker(&path)
+            .map_err(|e| work.name_shared(e))?
+            .ok_or_else(|| StageError::NoPlan {
+                work: work.shared_root().to_path_buf(),
             })?;
         if plan.knowmix_version != env!("CARGO_PKG_VERSION") {
             return Err(StageError::Version {
-                path,
+                path: work.shared(&path),
                 found: plan.knowmix_version,
             });
         }
@@ -144,12 +146,17 @@ pub fn plan(
     let tokenizer = options.prepare_tokenizer()?;
     options.log(&format!("tokenizer: {}", tokenizer.description()));
     let plan = make(options, &found, &tokenizer, shards)?;
+    // A work folder in object storage is written in a local scratch copy,
+    // then published, plan.json last.
+    let staged = Staged::open(work, &options.spill_dir)?;
+    let work = staged.work();
     std::fs::create_dir_all(work.root()).map_err(|source| StageError::Io {
         path: work.root().to_path_buf(),
         source,
     })?;
     save_tokenizer(&tokenizer, &work.tokenizer_dir())?;
     work.write_json(&work.plan_path(), &plan)?;
+    store::blocking(staged.publish(work.root(), &work.plan_path()))?;
     Ok((plan, tokenizer))
 }
 
