@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
+use knowmix::assemble::{RecordBuilder, RowReader};
 use knowmix::columns::Columns;
 use knowmix::format::{Dataset, Turn};
 use knowmix::read::fields::FieldParser;
 use knowmix::read::scan::Scanner;
-use knowmix::records::{RecordBuilder, RowReader, TokenLength};
+use knowmix::tokenize::TokenLength;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -130,9 +131,12 @@ fn bench_render_and_build(c: &mut Criterion) {
     let builder = RecordBuilder {
         rows: RowReader {
             columns: Columns::default(),
+            detected: Vec::new(),
             gpt_oss: false,
         },
         length: loaded.length.clone() as Arc<dyn TokenLength>,
+        thinking: Default::default(),
+        lengths: Default::default(),
     };
     let lines = wide_lines();
     let mut data = Vec::new();

@@ -17,7 +17,8 @@
 #
 # Settings (environment): CUT_SIZES (5,50), QA_PER_DOC (3), SAVE_GPT_OSS_FORMAT
 # (false), TOKENIZER (fixtures/tokenizers/llama-3.1-instruct), SEED (1),
-# SYNTH_FLAGS (extra `knowmix synth` flags), KEEP=1 keeps outputs.
+# SYNTH_FLAGS (extra `knowmix synth` flags), KEEP=1 keeps outputs, KNOWMIX
+# (a built binary to measure instead of building this checkout).
 #
 # The fast counter's tables are cached in $WORK/cache (KNOWMIX_CACHE_DIR),
 # filled by one untimed run first; the `knowmix-t2-nocache` line times runs
@@ -45,9 +46,11 @@ case $WORK in
     "$ROOT"|"$ROOT"/*) echo "scale.sh: WORK must be outside the repository" >&2; exit 1 ;;
 esac
 
-echo "== building knowmix (release)"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-KNOWMIX=${CARGO_TARGET_DIR:-$ROOT/target}/release/knowmix
+if [[ -z ${KNOWMIX:-} ]]; then
+    echo "== building knowmix (release)"
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+    KNOWMIX=${CARGO_TARGET_DIR:-$ROOT/target}/release/knowmix
+fi
 
 CORPUS=$WORK/step_03-$SIZE
 mkdir -p "$WORK"

@@ -9,7 +9,8 @@
 # /usr/bin/time; CPU is user+sys summed over the stages. Prints per round
 # and the medians, the ratio N-shard CPU / mix CPU, the largest peak RSS
 # of any stage, and checks the merged cuts equal mix's (cmp).
-# Settings: RUNS (3), WORK (/tmp/knowmix-shard-cost), CUT_SIZES (5,50).
+# Settings: RUNS (3), WORK (/tmp/knowmix-shard-cost), CUT_SIZES (5,50),
+# KNOWMIX (a built binary to measure instead of building this checkout).
 set -euo pipefail
 SIZE=${1:?usage: scripts/shard_cost.sh SIZE [SHARDS...]}
 shift
@@ -21,8 +22,10 @@ WORK=${WORK:-/tmp/knowmix-shard-cost}
 RUNS=${RUNS:-3}
 export CUT_SIZES=${CUT_SIZES:-5,50}
 TOKENIZER=$ROOT/fixtures/tokenizers/llama-3.1-instruct
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-KNOWMIX=${CARGO_TARGET_DIR:-$ROOT/target}/release/knowmix
+if [[ -z ${KNOWMIX:-} ]]; then
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+    KNOWMIX=${CARGO_TARGET_DIR:-$ROOT/target}/release/knowmix
+fi
 CORPUS=$WORK/step_03-$SIZE
 mkdir -p "$WORK"
 [[ -d $CORPUS ]] || "$KNOWMIX" synth --target-bytes "$SIZE" --output "$CORPUS" --quiet
@@ -34,7 +37,7 @@ timed() {
     /usr/bin/time -f "%U %S %M" -o "$WORK/one" "$@" >/dev/null
     awk '{printf "%.3f %d\n", $1 + $2, $3}' "$WORK/one" >> "$WORK/t"
 }
-sum_cpu() { awk '{c += $1; if ($2 > m) m = $2} END {printf "%.3f %d", c, m}' "$WORK/t"; }
+sum_cpu() { awk '{c += $1; if ($2 > m) m = $2} END {printf "%.3f %d\n", c, m}' "$WORK/t"; }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 declare -A CPU

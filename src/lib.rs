@@ -14,33 +14,45 @@
 //! * [`tokenize`]: resolving and running tokenizers; exact fast counting.
 //! * [`write`]: atomic, optionally compressed output files.
 //! * [`store`]: local paths and `s3://` objects behind one set of calls.
-//! * [`chat_record`]: reading and splicing finished records (the pipe commands).
-//! * [`records`]: building step-04 records from step-03 rows on the worker pool.
-//! * [`spans`]: where a wide row's needed values lie, so pass 2 reads only those.
+//! * [`assemble`]: building step-04 records from step-03 rows on the worker pool.
+//! * [`value_spans`]: where a wide row's needed values lie, so pass 2 reads only those.
+//! * [`tokens`]: setting `token_length` on finished records (`knowmix tokens`).
+//! * [`conversation`]: the one parser of a finished record's `messages`, and
+//!   splicing `token_length` into it (the pipe commands and `recipe`).
+//!
+//! Which JSON reader serves what: [`read::scan`] is the one top-level
+//! reader (strict, allocation-free, keeps the line's bytes) for step-03 rows,
+//! `token_length`, and rewriting one top-level member; simd-json's tape
+//! ([`read::fields`]) reads nested values (a finished record's `messages`);
+//! serde_json reads the small documents we write ourselves (manifests, plans,
+//! recipes).
 #![deny(missing_docs)]
 
-pub mod chat_record;
+pub mod assemble;
 pub mod cli;
 pub mod cmd;
 pub mod columns;
+pub mod conversation;
 pub mod error;
 pub mod exit;
 pub mod format;
+pub mod keyed;
 pub mod lock;
 pub mod mix;
 pub mod observe;
 pub mod pipeline;
 pub mod read;
 pub mod recipe;
-pub mod records;
 pub mod render;
 pub mod sample;
 pub mod select;
 pub mod shard;
 pub mod size;
-pub mod spans;
 pub mod spill;
+pub mod stats;
 pub mod store;
 pub mod synth;
 pub mod tokenize;
+pub mod tokens;
+pub mod value_spans;
 pub mod write;

@@ -11,12 +11,22 @@ pub trait Observer: Send + Sync {
     /// One human-readable line (a warning, a stage's timing, a cut's fate).
     fn log(&self, line: &str);
 
-    /// A meter for a stage that will do `total` units of work (bytes read
-    /// or records written; `None` when unknown), labelled `what`.
-    fn meter(&self, what: &str, total: Option<u64>) -> Meter {
-        let _ = (what, total);
+    /// A meter for a stage that will do `total` units of work (`None` when
+    /// unknown), labelled `what`. The total is the work the stage really
+    /// does, so a finished meter stands at 100%.
+    fn meter(&self, what: &str, total: Option<u64>, unit: Unit) -> Meter {
+        let _ = (what, total, unit);
         Meter::hidden()
     }
+}
+
+/// What a meter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes read.
+    Bytes,
+    /// Records read or built.
+    Records,
 }
 
 /// What a progress meter does with the counts it is given.

@@ -18,7 +18,7 @@ use crate::read::lines::{
 use crate::read::part::Part;
 use crate::read::{open, LineBatch};
 use crate::select::Pick;
-use crate::spans::{compact_line, SpansIndex, ValueSpans};
+use crate::value_spans::{compact_line, SpansIndex, ValueSpans};
 
 /// The tokio runtime every engine and command runs on: two threads for
 /// I/O and coordination (CPU work goes to a [`WorkerPool`]).
@@ -142,10 +142,10 @@ pub fn spawn_part_reader(parts: Vec<Part>, depth: usize) -> (BatchStream, Reader
 /// recorded place (pass 1 saw where every row is), in pick order, as
 /// batches of one file and about [`BATCH_BYTES`] each. Each batch comes
 /// with its picks renumbered to its lines (`row` = line index, first row
-/// 0), the shape [`crate::records::RecordBuilder::build_batch_with`] takes.
+/// 0), the shape [`crate::assemble::RecordBuilder::build_batch_with`] takes.
 /// With `compact`, a row whose value spans are known is read as just those
 /// values and handed on as a compact line of the needed columns
-/// ([`crate::spans`]). A failure to read the picks back is passed on in the
+/// ([`crate::value_spans`]). A failure to read the picks back is passed on in the
 /// stream; a failure to read a file ends the task with an error naming file
 /// and line.
 pub fn spawn_pick_reader(

@@ -9,7 +9,6 @@
 //! result is a stream of [`Pick`]s sorted by row, which pass 2 merges with
 //! the rows as it reads them again.
 
-use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64_with_seed};
 
@@ -18,7 +17,6 @@ use crate::spill::{ExternalSorter, FixedRecord, Sorted};
 
 /// Domain separator for the rank key, so ranks differ from other uses of
 /// the same seed (e.g. `sample --ratio`).
-const RANK_DOMAIN: u64 = 0x6b6e_6f77_6d69_7831; // "knowmix1"
 const DOC_HASH_SEED: u64 = 0x646f_6375_6d65_6e74; // "document"
 
 /// One summary row, as pass 1 records it. Ordered for grouping: by raw
@@ -99,10 +97,24 @@ pub struct Pick {
     pub place: RowPlace,
 }
 
+/// Whether a row whose summary is at draw position `level` belongs to cut
+/// `n`: the summary at position r is in every cut N > r (cuts are nested).
+/// The one rule: pass 2, shard emit and the tests all ask it.
+pub fn in_cut(level: u32, n: u32) -> bool {
+    level < n
+}
+
+/// Whether cut `n` is feasible for a dataset averaging `mean` distinct
+/// summaries per raw document (the notebook's rule). The one rule: `mix`,
+/// `shard`, `stats` and resumed runs all ask it.
+pub fn feasible(mean: f64, n: u32) -> bool {
+    mean >= f64::from(n)
+}
+
 impl Pick {
-    /// Whether this row belongs to cut `n`.
+    /// Whether this row belongs to cut `n` ([`in_cut`]).
     pub fn in_cut(&self, n: u32) -> bool {
-        self.level < n
+        in_cut(self.level, n)
     }
 }
 
@@ -149,10 +161,10 @@ impl Sampler {
     }
 
     fn rank(&self, raw: u128, doc: u64) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.seed, RANK_DOMAIN);
-        h.write(&raw.to_le_bytes());
-        h.write(&doc.to_le_bytes());
-        h.finish()
+        crate::keyed::hash(self.seed, crate::keyed::MIX_RANK, |h| {
+            h.write(&raw.to_le_bytes());
+            h.write(&doc.to_le_bytes());
+        })
     }
 }
 
@@ -189,9 +201,9 @@ impl GroupStats {
         }
     }
 
-    /// Rows a cut of size `n` holds: known only after pass 2, so not here.
+    /// Whether cut `n` is feasible for this dataset ([`feasible`]).
     pub fn is_feasible(&self, n: u32) -> bool {
-        self.mean_summaries() >= f64::from(n)
+        feasible(self.mean_summaries(), n)
     }
 }
 
@@ -236,15 +248,20 @@ pub fn walk_groups<E>(
 }
 
 /// Group the sorted index (one shard's, or every shard's runs merged) and
-/// return the picks sorted by row.
+/// return the picks sorted by row, the grouping counts, and how many picks
+/// each draw level has (`max_cut` levels).
 pub fn select(
     index: Sorted<IndexEntry>,
     plan: Plan,
     picks: ExternalSorter<Pick>,
-) -> std::io::Result<(Sorted<Pick>, GroupStats)> {
+) -> std::io::Result<(Sorted<Pick>, GroupStats, Vec<u64>)> {
     let mut picks = picks;
-    let stats = walk_groups(index, plan, |p| picks.push(p))?;
-    Ok((picks.finish()?, stats))
+    let mut per_level = vec![0u64; plan.max_cut as usize];
+    let stats = walk_groups(index, plan, |p| {
+        per_level[p.level as usize] += 1;
+        picks.push(p)
+    })?;
+    Ok((picks.finish()?, stats, per_level))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 
 use async_compression::tokio::write::{GzipEncoder, ZstdEncoder};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio_util::either::Either;
 
 use crate::read::open::Compression;
 use crate::store::{AtomicWriter, Location, StoreError};
@@ -73,10 +74,10 @@ impl OutputFile {
     pub fn create(target: &Path, compression: Option<Compression>) -> Result<Self, WriteError> {
         let kind = compression.unwrap_or_else(|| Compression::from_extension(target));
         let inner = if target == Path::new("-") {
-            Target::Stdout(FlushOnShutdown(tokio::io::stdout()))
+            Either::Left(FlushOnShutdown(tokio::io::stdout()))
         } else {
             let at = Location::from_path(target).map_err(|e| WriteError::store(target, e))?;
-            Target::Store(AtomicWriter::create(&at).map_err(|e| WriteError::store(target, e))?)
+            Either::Right(AtomicWriter::create(&at).map_err(|e| WriteError::store(target, e))?)
         };
         Ok(OutputFile {
             sink: Encoder::new(inner, kind),
@@ -112,7 +113,7 @@ impl OutputFile {
             .shutdown()
             .await
             .map_err(|e| WriteError::new(target, e))?;
-        if let Target::Store(writer) = self.sink.get_mut() {
+        if let Either::Right(writer) = self.sink.get_mut() {
             writer
                 .finish()
                 .await
@@ -125,7 +126,7 @@ impl OutputFile {
     /// Finish the stream (if not yet) and move the file into place.
     pub async fn commit(mut self) -> Result<PathBuf, WriteError> {
         self.finish().await?;
-        if let Target::Store(writer) = self.sink.get_mut() {
+        if let Either::Right(writer) = self.sink.get_mut() {
             writer
                 .commit()
                 .await
@@ -135,38 +136,10 @@ impl OutputFile {
     }
 }
 
-/// Where an output's bytes go.
-enum Target {
-    Stdout(FlushOnShutdown<tokio::io::Stdout>),
-    Store(AtomicWriter),
-}
-
-impl AsyncWrite for Target {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Target::Stdout(w) => Pin::new(w).poll_write(cx, buf),
-            Target::Store(w) => Pin::new(w).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Target::Stdout(w) => Pin::new(w).poll_flush(cx),
-            Target::Store(w) => Pin::new(w).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Target::Stdout(w) => Pin::new(w).poll_shutdown(cx),
-            Target::Store(w) => Pin::new(w).poll_shutdown(cx),
-        }
-    }
-}
+/// Where an output's bytes go: stdout, or an atomic writer (a local temp
+/// file or a multipart upload). `Either` forwards `AsyncWrite` to the side
+/// in use.
+type Target = Either<FlushOnShutdown<tokio::io::Stdout>, AtomicWriter>;
 
 /// A buffer and, by the output's name, a compressor in front of `W`.
 enum Encoder<W: AsyncWrite> {

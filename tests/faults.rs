@@ -621,6 +621,38 @@ fn stale_outputs_do_not_survive_a_new_run() {
     assert_eq!(shards, ["mix-00000.jsonl", "mix-00001.jsonl"]);
 }
 
+// 7. A cut that cannot be put in place leaves no manifest describing the
+// previous run beside the new files: the folder is plainly unfinished.
+#[test]
+fn a_failed_rename_leaves_no_old_manifest() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    assert!(mix(&fixture("step_03"), &out, &[]).status.success());
+    let mix_dir = out.join("training_mix");
+    assert!(mix_dir.join("manifest.json").exists());
+    // Cut 3's place is taken by a non-empty folder: its rename fails, after
+    // cut 1's may have succeeded.
+    let cut3 = mix_dir.join("combined_cut_3x.jsonl");
+    std::fs::remove_file(&cut3).unwrap();
+    std::fs::create_dir(&cut3).unwrap();
+    std::fs::write(cut3.join("x"), "x").unwrap();
+    let run = mix(&fixture("step_03"), &out, &["--seed", "7", "--force"]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("combined_cut_3x.jsonl"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        !mix_dir.join("manifest.json").exists(),
+        "the old manifest would describe files of two runs"
+    );
+    std::fs::remove_dir_all(&cut3).unwrap();
+    let run = mix(&fixture("step_03"), &out, &["--seed", "7"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(mix_dir.join("manifest.json").exists());
+}
+
 // 8. Absurd sizes are refused before any work; killed runs' leftovers go.
 #[test]
 fn absurd_sizes_are_refused_and_leftovers_removed() {

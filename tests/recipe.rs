@@ -246,3 +246,48 @@ fn errors_name_the_recipe_line_and_the_missing_token_lengths() {
         "{err}"
     );
 }
+
+/// `recipe --tokenizer` reads a record's conversation with the same parser
+/// as `tokens` (`thinking` included): its population tokens equal the sum
+/// of the `token_length`s `tokens` sets on the same file.
+#[test]
+fn recipe_counts_tokens_as_tokens_does() {
+    let dir = tempdir();
+    let records = [
+        r#"{"messages":[{"role":"user","content":"What is 2+2?"},{"role":"assistant","content":"4","thinking":"Add two and two: that is four, said plainly."}],"id":"a-0"}"#,
+        r#"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!","thinking":null}],"id":"a-1"}"#,
+    ];
+    std::fs::write(dir.path().join("a.jsonl"), records.join("\n") + "\n").unwrap();
+    let tokenizer = crate::util::fixture("tokenizers/llama-3.1-instruct");
+    let counted = knowmix()
+        .arg("tokens")
+        .arg("--tokenizer")
+        .arg(&tokenizer)
+        .arg(dir.path().join("a.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        counted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&counted.stderr)
+    );
+    let want: u64 = String::from_utf8(counted.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["token_length"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    run(
+        dir.path(),
+        "datasets:\n  - {path: a.jsonl, sampling_size: 1.0}\n",
+        &["--tokenizer", tokenizer.to_str().unwrap()],
+    )
+    .success();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("mix.jsonl.manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["sources"][0]["population"]["tokens"], want);
+}

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 fn sha256_file(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 fn write(path: &Path, text: &str) {

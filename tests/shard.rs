@@ -38,18 +38,10 @@ fn stage(args: &[&str], work: &Path) -> assert_cmd::assert::Assert {
 /// Plan `shards`, then run every stage (index and emit shards in reverse
 /// order, to show order does not matter).
 fn sharded(input: &Path, work: &Path, out: &Path, shards: u32, extra: &[&str]) {
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--cut-sizes", CUTS])
-        .arg("--input")
-        .arg(input)
-        .arg("--work")
-        .arg(work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .args(["--shards", &shards.to_string()])
-        .args(extra)
-        .assert()
-        .success();
+    let shards_text = shards.to_string();
+    let mut flags = vec!["--cut-sizes", CUTS, "--shards", &shards_text];
+    flags.extend_from_slice(extra);
+    plan(input, work, &flags).success();
     for s in (0..shards).rev() {
         stage(&["index", "--shard", &s.to_string()], work).success();
     }
@@ -75,6 +67,21 @@ fn assert_same_cuts(a: &Path, b: &Path, what: &str) {
             y.len()
         );
     }
+}
+
+/// `knowmix shard plan` of `input` into `work` with the fixture tokenizer
+/// and `flags` (e.g. `--shards 3`).
+fn plan(input: &Path, work: &Path, flags: &[&str]) -> assert_cmd::assert::Assert {
+    knowmix()
+        .args(["shard", "plan", "--quiet"])
+        .args(flags)
+        .arg("--input")
+        .arg(input)
+        .arg("--work")
+        .arg(work)
+        .arg("--tokenizer")
+        .arg(llama_dir())
+        .assert()
 }
 
 /// The fixture corpus with every file decompressed, so large plain files
@@ -133,16 +140,7 @@ fn plain_files_are_split_mid_file_at_line_starts() {
     let dir = tempdir();
     let input = plain_corpus(dir.path());
     let work = dir.path().join("work");
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "7"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&input, &work, &["--shards", "7"]).success();
     let plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(work.join("plan.json")).unwrap()).unwrap();
     let mut ranges = 0;
@@ -193,16 +191,7 @@ fn stages_refuse_to_run_early_and_are_idempotent() {
     stage(&["index", "--shard", "0"], &work)
         .failure()
         .stderr(predicates::str::contains("no plan.json"));
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "3"])
-        .arg("--input")
-        .arg(fixture("step_03"))
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&fixture("step_03"), &work, &["--shards", "3"]).success();
     stage(&["index", "--shard", "3"], &work)
         .failure()
         .stderr(predicates::str::contains("shard 3 does not exist"));
@@ -233,16 +222,12 @@ fn stages_refuse_to_run_early_and_are_idempotent() {
     .failure()
     .stderr(predicates::str::contains("emit shard 0 of 3 is not done"));
     // Planned again with other options: old markers are another plan's.
-    knowmix()
-        .args(["shard", "plan", "--quiet", "--shards", "3", "--seed", "7"])
-        .arg("--input")
-        .arg(fixture("step_03"))
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(
+        &fixture("step_03"),
+        &work,
+        &["--shards", "3", "--seed", "7"],
+    )
+    .success();
     stage(&["emit", "--shard", "0"], &work)
         .failure()
         .stderr(predicates::str::contains("written for another plan"));
@@ -262,24 +247,7 @@ fn a_killed_index_shard_is_rerun_alone() {
     let reference = dir.path().join("ref");
     mix(&input, &reference, &[]);
     let work = dir.path().join("work");
-    knowmix()
-        .args([
-            "shard",
-            "plan",
-            "--quiet",
-            "--shards",
-            "2",
-            "--cut-sizes",
-            CUTS,
-        ])
-        .arg("--input")
-        .arg(&input)
-        .arg("--work")
-        .arg(&work)
-        .arg("--tokenizer")
-        .arg(llama_dir())
-        .assert()
-        .success();
+    plan(&input, &work, &["--shards", "2", "--cut-sizes", CUTS]).success();
     stage(&["index", "--shard", "0"], &work).success();
     let bin = assert_cmd::cargo::cargo_bin("knowmix");
     let started = std::time::Instant::now();
@@ -304,4 +272,95 @@ fn a_killed_index_shard_is_rerun_alone() {
     let out = dir.path().join("out");
     stage(&["merge", "--output", out.to_str().unwrap()], &work).success();
     assert_same_cuts(&reference, &out, "after SIGKILL and rerun");
+}
+
+/// Records every meter: its label, total, unit, the units added, and
+/// whether it was finished.
+#[derive(Default)]
+struct Meters(std::sync::Mutex<Vec<std::sync::Arc<Recorded>>>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    what: std::sync::Mutex<String>,
+    total: Option<u64>,
+    records: bool,
+    added: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicBool,
+}
+
+impl knowmix::observe::MeterSink for Recorded {
+    fn add(&self, n: u64) {
+        self.added
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn label(&self, what: &str) {
+        *self.what.lock().unwrap() = what.to_owned();
+    }
+    fn finish(&self) {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl knowmix::observe::Observer for Meters {
+    fn log(&self, _line: &str) {}
+    fn meter(
+        &self,
+        what: &str,
+        total: Option<u64>,
+        unit: knowmix::observe::Unit,
+    ) -> knowmix::observe::Meter {
+        let recorded = std::sync::Arc::new(Recorded {
+            what: std::sync::Mutex::new(what.to_owned()),
+            total,
+            records: unit == knowmix::observe::Unit::Records,
+            ..Recorded::default()
+        });
+        self.0.lock().unwrap().push(recorded.clone());
+        knowmix::observe::Meter::new(recorded)
+    }
+}
+
+/// Every progress meter's total is the work its stage really does: a
+/// finished meter stands at exactly 100% (issue 17: pass 2's bar stopped at
+/// ~15% because its total was the whole input). Plain inputs give every
+/// meter a total; the summary datasets' write meters count picked records.
+#[test]
+fn progress_meters_end_at_their_totals() {
+    let dir = tempdir();
+    let plain = plain_corpus(dir.path());
+    for (name, input) in [("mixed", fixture("step_03")), ("plain", plain)] {
+        let meters = std::sync::Arc::new(Meters::default());
+        let mut options =
+            knowmix::mix::MixOptions::new(&input, dir.path().join(format!("out-{name}")));
+        options.tokenizer = llama_dir().display().to_string();
+        options.cuts = vec![1, 3];
+        options.threads = 2;
+        let plan = options.plan(meters.clone()).unwrap();
+        let runtime = knowmix::pipeline::runtime().unwrap();
+        runtime.block_on(knowmix::mix::run_plan(plan)).unwrap();
+        let all = meters.0.lock().unwrap();
+        assert!(all.len() >= 5, "{name}: {all:?}");
+        for m in all.iter() {
+            let what = m.what.lock().unwrap().clone();
+            let added = m.added.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                m.finished.load(std::sync::atomic::Ordering::Relaxed),
+                "{name} {what}"
+            );
+            if let Some(total) = m.total {
+                assert_eq!(added, total, "{name}: {what} ends at {added} of {total}");
+            } else {
+                assert_eq!(name, "mixed", "{what}: a plain input has a known total");
+            }
+        }
+        let picked = all
+            .iter()
+            .filter(|m| m.records && m.total.is_some_and(|t| t > 0));
+        // Compressed files are streamed (bytes); plain ones read picks.
+        assert!(
+            name == "mixed" || picked.count() >= 2,
+            "{name}: summary datasets count records"
+        );
+    }
 }

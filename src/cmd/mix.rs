@@ -6,15 +6,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::values::parse_cut_sizes;
+use crate::assemble::OnError;
 use crate::cmd::progress::Stderr;
 use crate::cmd::values::parse_bool;
 use crate::columns::Columns;
 use crate::error::UsageError;
-use crate::format::{parse_cut_sizes, LengthRule, Thinking, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
+use crate::format::{LengthRule, Thinking, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
 use crate::mix::pass2::Tally;
 use crate::mix::{MixOptions, MixOutcome, DEFAULT_SEED};
 use crate::read::open::Compression;
-use crate::records::OnError;
 use crate::size::parse_size;
 
 /// Arguments of `knowmix mix`.
@@ -128,8 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.force = args.force;
     let observer = Arc::new(Stderr { quiet: args.quiet });
     let plan = options.plan(observer)?;
-    let runtime = crate::cmd::runtime()?;
-    let outcome = runtime.block_on(crate::exit::until_interrupted(crate::mix::run_plan(plan)))?;
+    let outcome = crate::cmd::block_on(crate::mix::run_plan(plan))?;
     if !args.quiet {
         print_summary(&outcome)?;
     }

@@ -71,12 +71,15 @@ pub fn inputs_or_stdin(files: &[PathBuf]) -> Vec<PathBuf> {
 /// Run `work` on a two-thread tokio runtime until it ends or a signal stops
 /// it. The runtime is shut down in the background, so a read blocked on
 /// stdin (after `| head` closed our stdout) cannot hold the exit.
-pub fn block_on<F>(work: F) -> anyhow::Result<()>
+pub fn block_on<T, F>(work: F) -> anyhow::Result<T>
 where
-    F: std::future::Future<Output = anyhow::Result<()>>,
+    F: std::future::Future<Output = anyhow::Result<T>>,
 {
     let runtime = runtime()?;
     let result = runtime.block_on(crate::exit::until_interrupted(work));
+    // Not a plain drop: that waits for every blocking task (a worker still
+    // counting a batch, a reader blocked on a pipe), which made Ctrl-C take
+    // seconds. The work's own temp files were removed when it was dropped.
     runtime.shutdown_background();
     result
 }

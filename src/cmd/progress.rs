@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::observe::{Meter, MeterSink, Observer};
+use crate::observe::{Meter, MeterSink, Observer, Unit};
 
 /// Logs to stderr unless quiet; bars only on a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -27,14 +27,20 @@ impl Observer for Stderr {
         }
     }
 
-    fn meter(&self, what: &str, total: Option<u64>) -> Meter {
+    fn meter(&self, what: &str, total: Option<u64>, unit: Unit) -> Meter {
         if self.quiet || !std::io::stderr().is_terminal() {
             return Meter::hidden();
         }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-        let template = match total {
-            Some(_) => "{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            None => "{msg:>24} {spinner} {bytes} {bytes_per_sec} {elapsed}",
+        let template = match (total, unit) {
+            (Some(_), Unit::Bytes) => {
+                "{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+            }
+            (None, Unit::Bytes) => "{msg:>24} {spinner} {bytes} {bytes_per_sec} {elapsed}",
+            (Some(_), Unit::Records) => {
+                "{msg:>24} [{bar:30}] {human_pos}/{human_len} records {per_sec} eta {eta}"
+            }
+            (None, Unit::Records) => "{msg:>24} {spinner} {human_pos} records {per_sec} {elapsed}",
         };
         let style = ProgressStyle::with_template(template)
             .expect("valid template")

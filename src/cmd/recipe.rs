@@ -73,10 +73,8 @@ impl Args {
 /// Run a recipe; the table goes to stderr unless `--quiet`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let quiet = args.quiet;
-    let runtime = crate::cmd::runtime()?;
-    let outcome = runtime.block_on(crate::exit::until_interrupted(async move {
-        crate::recipe::run_options(args.options()).await
-    }))?;
+    let outcome =
+        crate::cmd::block_on(async move { crate::recipe::run_options(args.options()).await })?;
     if !quiet {
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), outcome.table.as_bytes());
     }

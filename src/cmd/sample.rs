@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use futures::StreamExt;
-use siphasher::sip::SipHasher13;
 
 use crate::pipeline::spawn_reader;
 use crate::read::LineBatch;
@@ -36,7 +35,6 @@ buffers the kept records like the reservoir does).
 Compose: zstdcat big.jsonl.zst | knowmix tokens | knowmix sample -n 100000 > mix.jsonl";
 
 /// Domain separator so `--ratio` decisions differ from other keyed hashes.
-const RATIO_DOMAIN: u64 = 0x7261_7469_6f6b_6d31; // "ratiokm1"
 
 /// Arguments of `knowmix sample`.
 #[derive(Debug, clap::Args)]
@@ -112,7 +110,7 @@ async fn sample_files(
     let chosen = reservoir::draw_indices(index.len(), k, args.seed, args.shuffle);
     let mut block = Vec::with_capacity(1 << 20);
     for ordinal in chosen {
-        block.extend_from_slice(index.record(ordinal));
+        index.read_record(ordinal, &mut block)?;
         block.push(b'\n');
         if block.len() >= 1 << 20 {
             out.write_all(&block).await?;
@@ -185,9 +183,7 @@ async fn sample_ratio(
 
 /// Whether `--ratio` keeps a record: SipHash-1-3 keyed with the seed.
 pub fn keyed_hash(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h = SipHasher13::new_with_keys(seed, RATIO_DOMAIN);
-    h.write(bytes);
-    h.finish()
+    crate::keyed::hash(seed, crate::keyed::SAMPLE_RATIO, |h| h.write(bytes))
 }
 
 fn lines(batch: LineBatch) -> impl Iterator<Item = Vec<u8>> {

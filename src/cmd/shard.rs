@@ -117,7 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let runtime = crate::cmd::runtime()?;
     match args.stage {
         Stage::Plan(a) => {
             let observer = Arc::new(Stderr { quiet: a.quiet });
@@ -140,22 +139,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Stage::Index(a) => {
             let (work, runner) = (Work::new(a.work), a.run.runner());
-            runtime.block_on(crate::exit::until_interrupted(async {
-                shard::index(&work, a.shard, &runner).await.map(drop)
-            }))
+            crate::cmd::block_on(async { shard::index(&work, a.shard, &runner).await.map(drop) })
         }
         Stage::Emit(a) => {
             let (work, runner) = (Work::new(a.work), a.run.runner());
-            runtime.block_on(crate::exit::until_interrupted(async {
-                shard::emit(&work, a.shard, &runner).await.map(drop)
-            }))
+            crate::cmd::block_on(async { shard::emit(&work, a.shard, &runner).await.map(drop) })
         }
         Stage::Merge(a) => {
             let quiet = a.run.quiet;
             let (work, runner) = (Work::new(a.work), a.run.runner());
-            let outcome = runtime.block_on(crate::exit::until_interrupted(async {
-                shard::merge(&work, &a.output, &runner).await
-            }))?;
+            let outcome =
+                crate::cmd::block_on(async { shard::merge(&work, &a.output, &runner).await })?;
             if !quiet {
                 crate::cmd::mix::print_summary(&outcome)?;
             }

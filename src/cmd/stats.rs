@@ -7,7 +7,6 @@
 //! documents and summaries per dataset (grouped on disk with [`crate::select::walk_groups`]),
 //! and which cut sizes `mix` could write.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,16 +15,14 @@ use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use super::tokens::{with_parsed, RecordCounter, Template};
-use crate::chat_record;
+use super::values::parse_cut_sizes;
+use crate::assemble::RowReader;
 use crate::columns::Columns;
-use crate::format::{
-    gpt_oss_drops, parse_cut_sizes, Dataset, Fit, LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN,
-};
+use crate::format::{LengthRule, DEFAULT_MAX_SEQ_LEN, DEFAULT_MIN_LEN};
 use crate::pipeline::{spawn_reader, WorkerPool};
-use crate::read::{step03, LineBatch};
-use crate::select::{self, GroupStats, Sampler};
-use crate::spill::ExternalSorter;
+use crate::read::step03;
+use crate::stats::{batch_stats, group_dataset, BatchStats, Tally, Training};
+use crate::tokens::{RecordCounter, Template};
 
 const ABOUT: &str = "\
 Summarise JSONL records, or a step-03 folder.
@@ -89,57 +86,6 @@ pub struct Args {
     pub gpt_oss: bool,
 }
 
-/// Records, bytes and tokens of one group, its token lengths, and what
-/// training's length filter drops.
-#[derive(Debug, Clone, Default)]
-struct Tally {
-    records: u64,
-    bytes: u64,
-    tokens: u64,
-    without_tokens: u64,
-    too_long: u64,
-    too_short: u64,
-    lengths: Vec<u32>,
-}
-
-impl Tally {
-    fn add(&mut self, other: &Tally) {
-        self.records += other.records;
-        self.bytes += other.bytes;
-        self.tokens += other.tokens;
-        self.without_tokens += other.without_tokens;
-        self.too_long += other.too_long;
-        self.too_short += other.too_short;
-        self.lengths.extend_from_slice(&other.lengths);
-    }
-
-    fn to_json(&mut self, rule: &LengthRule) -> Value {
-        self.lengths.sort_unstable();
-        json!({
-            "records": self.records, "bytes": self.bytes, "tokens": self.tokens,
-            "without_token_length": self.without_tokens,
-            "token_length": percentiles(&self.lengths),
-            "over_length": {
-                "max_seq_len": rule.max_seq_len, "min_len": rule.min_len,
-                "too_long": self.too_long, "too_short": self.too_short,
-            },
-        })
-    }
-}
-
-/// What one batch of records adds.
-#[derive(Default)]
-struct BatchStats {
-    datasets: BTreeMap<String, Tally>,
-}
-
-/// Training's length rule, and what token_length has beyond training's length.
-#[derive(Debug, Clone, Copy)]
-struct Training {
-    rule: LengthRule,
-    added: u64,
-}
-
 /// Run `knowmix stats`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cuts = parse_cut_sizes(&args.cut_sizes)
@@ -180,42 +126,6 @@ fn is_folder(path: &Path) -> bool {
     }
 }
 
-fn batch_stats(
-    batch: &LineBatch,
-    counter: Option<&RecordCounter>,
-    training: Training,
-) -> anyhow::Result<BatchStats> {
-    let mut out = BatchStats::default();
-    for i in 0..batch.len() {
-        let (dataset, tokens) = with_parsed(batch, i, |line, at| {
-            let tokens = match counter {
-                Some(c) => Some(c.count(line, at)?),
-                None => chat_record::top_level_u64(line, "token_length"),
-            };
-            Ok((
-                chat_record::metadata_dataset(line).unwrap_or_else(|| "(none)".into()),
-                tokens,
-            ))
-        })?;
-        let tally = out.datasets.entry(dataset).or_default();
-        tally.records += 1;
-        tally.bytes += batch.line(i).len() as u64 + 1;
-        match tokens {
-            Some(n) => {
-                tally.tokens += n;
-                tally.lengths.push(u32::try_from(n).unwrap_or(u32::MAX));
-                match training.rule.judge(n.saturating_sub(training.added)) {
-                    Fit::Fits => {}
-                    Fit::TooLong => tally.too_long += 1,
-                    Fit::TooShort => tally.too_short += 1,
-                }
-            }
-            None => tally.without_tokens += 1,
-        }
-    }
-    Ok(out)
-}
-
 async fn record_stats(
     args: Args,
     counter: Option<Arc<RecordCounter>>,
@@ -250,22 +160,6 @@ async fn record_stats(
     print_report(&report, args.json)
 }
 
-/// min / median / p95 / max of sorted `lengths` (nearest rank), or null.
-fn percentiles(sorted: &[u32]) -> Value {
-    if sorted.is_empty() {
-        return Value::Null;
-    }
-    let rank =
-        |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
-    let n = sorted.len();
-    let median = if n % 2 == 1 {
-        f64::from(sorted[n / 2])
-    } else {
-        (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0
-    };
-    json!({"min": sorted[0], "median": median, "p95": rank(0.95), "max": sorted[n - 1]})
-}
-
 async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Result<()> {
     let found = step03::discover(&dir)?;
     let given = Columns::with_mappings(&args.columns)?;
@@ -277,15 +171,13 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         .context("cannot create a spill folder")?;
     let mut datasets = serde_json::Map::new();
     let mut means = Vec::new();
+    let reading = Arc::new(RowReader {
+        columns: given,
+        detected,
+        gpt_oss: args.gpt_oss,
+    });
     for files in &found.datasets {
-        let columns = detected
-            .iter()
-            .find(|(d, _)| *d == files.dataset)
-            .map_or_else(|| given.clone(), |(_, c)| c.clone());
-        let reading = Reading {
-            columns: Arc::new(columns),
-            gpt_oss: args.gpt_oss,
-        };
+        let reading = reading.clone();
         let (rows, bytes, stats) = group_dataset(
             &pool,
             files.dataset,
@@ -296,18 +188,14 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         )
         .await?;
         if files.dataset.is_sampled() {
-            means.push(stats.mean_summaries());
+            means.push((files.dataset, stats.mean_summaries()));
         }
         datasets.insert(files.dataset.folder().into(), json!({
             "rows": rows, "bytes": bytes, "raw_documents": stats.raw_documents,
             "summaries": stats.summaries, "mean_summaries_per_raw_document": stats.mean_summaries(),
         }));
     }
-    let feasible: Vec<u32> = cuts
-        .iter()
-        .copied()
-        .filter(|&n| means.iter().all(|&m| m >= f64::from(n)))
-        .collect();
+    let feasible = crate::mix::report::Feasibility::from_means(&cuts, means).feasible;
     let report = json!({
         "step03": dir.display().to_string(),
         "datasets": datasets,
@@ -316,74 +204,6 @@ async fn step03_stats(dir: PathBuf, cuts: Vec<u32>, args: Args) -> anyhow::Resul
         "warnings": found.warnings,
     });
     print_report(&report, args.json)
-}
-
-/// How a step-03 dataset's rows are read, as `mix` reads them.
-struct Reading {
-    columns: Arc<Columns>,
-    gpt_oss: bool,
-}
-
-/// Rows, bytes and grouping counts of one step-03 dataset (rows the
-/// GPT-OSS filter drops are counted as rows but not grouped, as in `mix`).
-async fn group_dataset(
-    pool: &WorkerPool,
-    dataset: Dataset,
-    files: &[PathBuf],
-    spill: &Path,
-    memory: u64,
-    reading: Reading,
-) -> anyhow::Result<(u64, u64, GroupStats)> {
-    let Reading { columns, gpt_oss } = reading;
-    let sampler = Sampler::new(0);
-    let (batches, reader) = spawn_reader(files.to_vec(), pool.threads() * 2);
-    let mut entries = pool.map_ordered(batches, move |batch| {
-        let bytes = batch
-            .lines
-            .iter()
-            .map(|l| (l.end - l.start) as u64 + 1)
-            .sum::<u64>();
-        let entries: Result<Vec<_>, _> = (0..batch.len())
-            .map(|i| {
-                with_parsed(&batch, i, |line, at| {
-                    if gpt_oss && gpt_oss_drops(line.required_str(&columns.question, at)?) {
-                        return Ok(None);
-                    }
-                    let raw = line.required_str(columns.raw_for(dataset), at)?;
-                    Ok(Some(sampler.entry(
-                        raw,
-                        line.required_str(&columns.document, at)?,
-                        batch.first_row + i as u64,
-                    )))
-                })
-            })
-            .collect();
-        entries.map(|e| (bytes, e))
-    });
-    let mut sorter = ExternalSorter::new(spill, memory as usize);
-    let mut bytes = 0;
-    while let Some(batch) = entries.next().await {
-        let (batch_bytes, batch_entries) = batch?;
-        bytes += batch_bytes;
-        for entry in batch_entries.into_iter().flatten() {
-            sorter
-                .push(entry)
-                .context("cannot spill the grouping index")?;
-        }
-    }
-    let rows = reader.await.context("reader task failed")??;
-    let plan = select::Plan {
-        qa_per_doc: 0,
-        max_cut: 0,
-        shard: None,
-    };
-    let stats = tokio::task::spawn_blocking(move || -> std::io::Result<GroupStats> {
-        select::walk_groups(sorter.finish()?, plan, |_| Ok(()))
-    })
-    .await
-    .context("grouping task failed")?
-    .context("cannot sort the grouping index on disk")?;
-    Ok((rows, bytes, stats))
 }
 
 fn print_report(report: &Value, as_json: bool) -> anyhow::Result<()> {

@@ -1,13 +1,15 @@
 //! The library's option enums as clap values (`--on-error skip`,
-//! `--compress zstd`), kept here so the library knows nothing of clap.
+//! `--compress zstd`) and the parsers of option texts (`--cut-sizes 5,50`),
+//! kept here so the library knows nothing of clap.
 
 use clap::builder::PossibleValue;
 use clap::ValueEnum;
 
+use crate::assemble::OnError;
 use crate::format::Thinking;
 use crate::read::open::Compression;
-use crate::records::OnError;
 use crate::synth;
+use crate::tokens::Template;
 
 impl ValueEnum for OnError {
     fn value_variants<'a>() -> &'a [Self] {
@@ -32,6 +34,22 @@ impl ValueEnum for Thinking {
             Thinking::Keep => PossibleValue::new("keep").help("always (the notebook's bytes)"),
             Thinking::OmitEmpty => {
                 PossibleValue::new("omit-empty").help("only with reasoning text")
+            }
+        })
+    }
+}
+
+impl ValueEnum for Template {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Template::Chat, Template::None]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Template::Chat => {
+                PossibleValue::new("chat").help("render --field with the chat template (as mix)")
+            }
+            Template::None => {
+                PossibleValue::new("none").help("count a plain text field (--text-field)")
             }
         })
     }
@@ -65,6 +83,27 @@ impl ValueEnum for synth::Compression {
     }
 }
 
+/// Parse a `CUT_SIZES` value: comma-separated positive integers, returned
+/// sorted and deduplicated.
+pub fn parse_cut_sizes(text: &str) -> Result<Vec<u32>, String> {
+    let mut cuts = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let n: u32 = part.parse().map_err(|_| {
+            format!("invalid cut size {part:?} in {text:?}: expected comma-separated positive integers such as 5,50")
+        })?;
+        if n == 0 {
+            return Err(format!(
+                "invalid cut size 0 in {text:?}: cut sizes must be at least 1"
+            ));
+        }
+        cuts.push(n);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    Ok(cuts)
+}
+
 /// Parse `true`/`false` the way the notebook's `.env` files write them.
 pub fn parse_bool(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -76,6 +115,17 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cut_sizes() {
+        use super::parse_cut_sizes;
+        assert_eq!(parse_cut_sizes("5,50").unwrap(), vec![5, 50]);
+        assert_eq!(parse_cut_sizes(" 50 , 5,5").unwrap(), vec![5, 50]);
+        assert!(parse_cut_sizes("").is_err());
+        assert!(parse_cut_sizes("5,x").unwrap_err().contains("\"x\""));
+        assert!(parse_cut_sizes("0").is_err());
+        assert!(parse_cut_sizes("-3").is_err());
+    }
+
     #[test]
     fn bools() {
         assert!(super::parse_bool("True").unwrap());

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::assemble::OnError;
 use crate::columns::Columns;
 use crate::error::UsageError;
 use crate::format::{Dataset, LengthRule, Thinking};
 use crate::observe::Observer;
 use crate::read::open::Compression;
-use crate::records::OnError;
 use crate::tokenize::chat::{self, PreparedTokenizer};
 
 pub use crate::tokenize::resolve::DEFAULT_TOKENIZER;

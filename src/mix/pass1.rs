@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use super::options::Plan;
 use super::rejects::Rejects;
+use crate::assemble::{OnError, RowReader};
 use crate::format::Dataset;
 use crate::observe::Meter;
 use crate::pipeline::{spawn_part_reader, WorkerPool};
 use crate::read::part::Part;
-use crate::records::{OnError, RowReader};
 use crate::select::{self, GroupStats, IndexEntry, Pick, Sampler};
-use crate::spans::{SpansIndex, SpansWriter};
 use crate::spill::{ExternalSorter, Sorted};
+use crate::value_spans::{SpansIndex, SpansWriter};
 
 /// The draw for one summary dataset, as one shard's pass 2 needs it.
 pub struct Selection {
@@ -30,6 +30,8 @@ pub struct Selection {
     pub picks: Sorted<Pick>,
     /// Grouping counts over every shard.
     pub stats: GroupStats,
+    /// This shard's picks per draw level (a cut N holds levels below N).
+    pub per_level: Vec<u64>,
     /// Rows of this shard dropped by the GPT-OSS filter.
     pub dropped: u64,
     /// Rows this shard read.
@@ -160,7 +162,7 @@ pub fn draw(
     runs: &[std::path::PathBuf],
     shard: u32,
     spill: &Path,
-) -> std::io::Result<(Sorted<Pick>, GroupStats)> {
+) -> std::io::Result<(Sorted<Pick>, GroupStats, Vec<u64>)> {
     let files = runs
         .iter()
         .map(std::fs::File::open)

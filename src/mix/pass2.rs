@@ -15,14 +15,14 @@ use futures::StreamExt;
 use super::options::Plan;
 use super::pass1::Selection;
 use super::rejects::Rejects;
+use crate::assemble::{BuiltBatch, BuiltRecord, RecordBuilder};
 use crate::format::{Dataset, Fit, LengthRule};
-use crate::observe::Meter;
+use crate::observe::{Meter, Unit};
 use crate::pipeline::{spawn_part_reader, spawn_pick_reader, CompactRows, PickedBatch, WorkerPool};
 use crate::read::open::Compression;
 use crate::read::part::Part;
 use crate::read::LineBatch;
-use crate::records::{BuiltBatch, BuiltRecord, RecordBuilder};
-use crate::select::Pick;
+use crate::select::{in_cut, Pick};
 use crate::spill::Sorted;
 use crate::write::OutputFile;
 use xxhash_rust::xxh3::Xxh3Default as Xxh3;
@@ -117,8 +117,6 @@ pub struct Pass2<'a> {
     /// Per dataset in output order: its files (all of them: picks name
     /// their file by index) and the parts of them this shard reads.
     pub datasets: &'a [ShardInput],
-    /// The progress bar.
-    pub progress: &'a Meter,
 }
 
 /// One dataset as a shard's pass 2 reads it.
@@ -129,6 +127,8 @@ pub struct ShardInput {
     pub files: Vec<PathBuf>,
     /// The parts this shard reads.
     pub parts: Vec<Part>,
+    /// The bytes of those parts, when all are plain (a meter's total).
+    pub bytes: Option<u64>,
 }
 
 impl Pass2<'_> {
@@ -185,11 +185,9 @@ impl Pass2<'_> {
         cuts: &mut OpenCuts,
         rejects: &mut Rejects,
     ) -> anyhow::Result<DatasetWritten> {
-        self.progress
-            .label(&format!("write {}", files.dataset.folder()));
         let depth = self.pool.threads() * 2;
-        let shown = self.progress.clone();
-        let show = move |b: &PickedBatch| shown.add(b.0.data.len() as u64);
+        let progress = self.meter(files, selection.as_ref(), level_limit);
+        let shown = progress.clone();
         let known_rows = selection.as_ref().map(|s| s.rows);
         let (with_picks, reader): (BoxStream<'static, PickedBatch>, _) = match selection {
             Some(s) if s.seekable => {
@@ -200,11 +198,13 @@ impl Pass2<'_> {
                 let picks = below_level(s.picks, level_limit);
                 let (picked, reader) =
                     spawn_pick_reader(files.files.clone(), picks, compact, depth);
+                let show = move |b: &PickedBatch| shown.add(b.0.len() as u64);
                 (picked.inspect(show).boxed(), reader)
             }
             selection => {
                 let (batches, reader) = spawn_part_reader(files.parts.clone(), depth);
                 let picks = selection.map(|s| below_level(s.picks, level_limit).peekable());
+                let show = move |b: &PickedBatch| shown.add(b.0.data.len() as u64);
                 (
                     batches.map(attach_picks(picks)).inspect(show).boxed(),
                     reader,
@@ -232,8 +232,23 @@ impl Pass2<'_> {
             cuts.append(&batch, &mut written.tallies).await?;
         }
         let read = reader.await.context("reader task failed")??;
+        progress.finish();
         written.rows = known_rows.unwrap_or(read);
         Ok(written)
+    }
+
+    /// The meter of writing one dataset, totalled by what it will read:
+    /// the picked rows below `level_limit` when they are read at their
+    /// places, else the bytes of its parts (unknown when compressed).
+    fn meter(&self, files: &ShardInput, selection: Option<&Selection>, level_limit: u32) -> Meter {
+        let what = format!("write {}", files.dataset.folder());
+        match selection {
+            Some(s) if s.seekable => {
+                let rows = s.per_level.iter().take(level_limit as usize).sum();
+                self.plan.observer.meter(&what, Some(rows), Unit::Records)
+            }
+            _ => self.plan.observer.meter(&what, files.bytes, Unit::Bytes),
+        }
     }
 }
 
@@ -252,7 +267,7 @@ type Picks = Box<dyn Iterator<Item = std::io::Result<Pick>> + Send>;
 
 /// The picks whose level is below `limit` (read errors are kept).
 fn below_level(picks: Sorted<Pick>, limit: u32) -> Picks {
-    Box::new(picks.filter(move |p| p.as_ref().map_or(true, |p| p.level < limit)))
+    Box::new(picks.filter(move |p| p.as_ref().map_or(true, |p| in_cut(p.level, limit))))
 }
 
 /// A closure that pairs each batch with its picks (`None`: keep all rows).
@@ -326,13 +341,13 @@ impl OpenCuts {
             let mut kept: Vec<u8> = Vec::new();
             let mut start = 0;
             // Common case: the whole batch goes to this cut; skip the copy.
-            let all_kept = batch.records.iter().all(|r| r.level < n);
-            for record in batch.records.iter().filter(|r| r.level < n) {
+            let all_kept = batch.records.iter().all(|r| in_cut(r.level, n));
+            for record in batch.records.iter().filter(|r| in_cut(r.level, n)) {
                 tally.count(record);
             }
             if !all_kept {
                 for record in &batch.records {
-                    if record.level < n {
+                    if in_cut(record.level, n) {
                         kept.extend_from_slice(&batch.data[start..record.end]);
                     }
                     start = record.end;

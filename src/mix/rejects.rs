@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::records::Rejected;
+use crate::assemble::Rejected;
 use crate::write::OutputFile;
 
 /// Rejected rows of one run.

@@ -44,7 +44,7 @@ impl Feasibility {
         for &n in cuts {
             let short: Vec<String> = means
                 .iter()
-                .filter(|(_, mean)| *mean < f64::from(n))
+                .filter(|(_, mean)| !crate::select::feasible(*mean, n))
                 .map(|(d, mean)| {
                     format!(
                         "{} averages {mean:.2} summaries per raw document",

@@ -41,6 +41,9 @@ struct Member {
     key: Text,
     value: Slot,
     extent: Span,
+    /// From the key's opening quote to the next key (after the comma), or
+    /// to the closing brace for the last member: what dropping it removes.
+    whole: Span,
 }
 
 /// A top-level value, by place in the line.
@@ -123,6 +126,7 @@ fn read_object(
             if line.get(pos) != Some(&b'"') {
                 return Err(Fault::new(line, Problem::ExpectedKey, pos));
             }
+            let key_start = pos;
             let (key, after_key) = read_string(line, pos, scratch)?;
             let colon = skip_ws(line, after_key);
             if line.get(colon) != Some(&b':') {
@@ -130,6 +134,15 @@ fn read_object(
             }
             let start = skip_ws(line, colon + 1);
             let (value, after_value) = read_value(line, start, scratch)?;
+            pos = skip_ws(line, after_value);
+            let last = match line.get(pos) {
+                Some(b',') => {
+                    pos = skip_ws(line, pos + 1);
+                    false
+                }
+                Some(b'}') => true,
+                _ => return Err(Fault::new(line, Problem::ExpectedCommaOrBrace, pos)),
+            };
             members.push(Member {
                 key,
                 value,
@@ -137,12 +150,13 @@ fn read_object(
                     start,
                     end: after_value,
                 },
+                whole: Span {
+                    start: key_start,
+                    end: pos,
+                },
             });
-            pos = skip_ws(line, after_value);
-            match line.get(pos) {
-                Some(b',') => pos = skip_ws(line, pos + 1),
-                Some(b'}') => break,
-                _ => return Err(Fault::new(line, Problem::ExpectedCommaOrBrace, pos)),
+            if last {
+                break;
             }
         }
     }
@@ -194,6 +208,43 @@ impl<'a> TopLevel<'a> {
     /// verbatim.
     pub fn extent(&self, name: &str) -> Option<std::ops::Range<usize>> {
         self.find(name).map(|m| m.extent.start..m.extent.end)
+    }
+
+    /// Write the line to `out` with top-level key `name` set to `value` (JSON
+    /// text): the last occurrence's value is replaced in place and earlier
+    /// ones are dropped (Python keeps the last, and a key is never written
+    /// twice); when absent, `"name":value` is added before the closing
+    /// brace. Every other byte is kept.
+    pub fn write_with(&self, name: &str, value: &[u8], out: &mut Vec<u8>) {
+        let named = |m: &&Member| self.bytes(m.key) == name.as_bytes();
+        let Some(last) = self.members.iter().rev().find(named) else {
+            let close = self
+                .line
+                .iter()
+                .rposition(|&b| b == b'}')
+                .expect("a scanned object ends with }");
+            out.extend_from_slice(&self.line[..close]);
+            if !self.members.is_empty() {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(value);
+            out.extend_from_slice(&self.line[close..]);
+            return;
+        };
+        let mut pos = 0;
+        for m in self.members.iter().filter(named) {
+            if std::ptr::eq(m, last) {
+                break;
+            }
+            out.extend_from_slice(&self.line[pos..m.whole.start]);
+            pos = m.whole.end;
+        }
+        out.extend_from_slice(&self.line[pos..last.extent.start]);
+        out.extend_from_slice(value);
+        out.extend_from_slice(&self.line[last.extent.end..]);
     }
 
     /// Every top-level key, in file order (for error messages).

@@ -13,20 +13,15 @@
 
 use std::hash::Hasher;
 
-use siphasher::sip::SipHasher13;
-
 use super::plan::{Population, Request};
 use crate::spill::FixedRecord;
 
-/// Domain separator of draw ranks ("kmrecipe").
-const RANK_DOMAIN: u64 = 0x6b6d_7265_6369_7065;
-
 /// The rank of record `ordinal` of source `source` under `seed`.
 pub fn rank(seed: u64, source: u64, ordinal: u64) -> u64 {
-    let mut h = SipHasher13::new_with_keys(seed, RANK_DOMAIN);
-    h.write_u64(source);
-    h.write_u64(ordinal);
-    h.finish()
+    crate::keyed::hash(seed, crate::keyed::RECIPE_RANK, |h| {
+        h.write_u64(source);
+        h.write_u64(ordinal);
+    })
 }
 
 /// One record as pass 1 indexes it; ordered by (rank, ordinal).

@@ -29,7 +29,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::pipeline::WorkerPool;
-use crate::tokenize::chat;
+use crate::tokens::{RecordCounter, Template};
 use config::{Ask, Loaded};
 use report::{Report, SourceReport};
 use shards::{Limits, Shards};
@@ -117,7 +117,9 @@ pub async fn run_options(args: RecipeOptions) -> anyhow::Result<RecipeOutcome> {
     };
     let mut shards = Shards::new(&args.output, limits)?;
     let length = match &args.tokenizer {
-        Some(spec) => Some(chat::load(spec)?.length),
+        Some(spec) => Some(Arc::new(
+            RecordCounter::load(spec, Template::Chat, "messages".into())?.0,
+        )),
         None => None,
     };
     let spill_root = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);

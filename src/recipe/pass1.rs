@@ -4,25 +4,22 @@
 //! record into an external sorter. Memory: the sorter's budget plus the
 //! pool's window of batches.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use futures::StreamExt;
-use serde::Deserialize;
 
 use super::draw::{rank, Key};
 use super::plan::Population;
+use crate::conversation::with_parsed;
 use crate::error::{Location, RecordError};
-use crate::format::Turn;
 use crate::pipeline::{spawn_reader, WorkerPool};
 use crate::read::fields::location;
 use crate::read::scan::Scanner;
 use crate::read::LineBatch;
-use crate::records::TokenLength;
 use crate::spill::ExternalSorter;
-use crate::tokenize::chat::ChatTokenLength;
+use crate::tokens::RecordCounter;
 
 thread_local! {
     static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::default());
@@ -35,7 +32,7 @@ pub struct Indexer {
     /// The source's identity in the hash.
     pub source: u64,
     /// Counts tokens of records without `token_length`.
-    pub length: Option<Arc<ChatTokenLength>>,
+    pub length: Option<Arc<RecordCounter>>,
 }
 
 /// One source after pass 1.
@@ -134,44 +131,22 @@ fn read_token_length(bytes: &[u8], at: &dyn Fn() -> Location) -> Result<Option<u
     })
 }
 
-#[derive(Deserialize)]
-struct Conversation<'a> {
-    #[serde(borrow)]
-    messages: Vec<Message<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    role: Cow<'a, str>,
-    #[serde(borrow, default)]
-    content: Cow<'a, str>,
-}
-
-/// Tokens of a record's `messages` through the chat template.
+/// Tokens of a record's `messages` through the chat template, read by the
+/// one conversation parser (`thinking` included, as `tokens` counts it).
 fn count_tokens(
     bytes: &[u8],
-    length: &ChatTokenLength,
+    counter: &RecordCounter,
     at: &dyn Fn() -> Location,
 ) -> Result<u64, RecordError> {
-    let conversation: Conversation =
-        serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
-            at: at(),
-            reason: format!(
-                "{e} (to count tokens each record needs `messages: [{{role, content}}]`)"
-            ),
-        })?;
-    let turns: Vec<Turn> = conversation
-        .messages
-        .iter()
-        .map(|m| Turn {
-            role: &m.role,
-            content: &m.content,
-            thinking: None,
-        })
-        .collect();
-    let n = length
-        .token_length(&turns)
-        .map_err(|reason| RecordError::Template { at: at(), reason })?;
-    Ok(n as u64)
+    with_parsed(bytes, at, |line, at| counter.count(line, at)).map_err(|e| match e {
+        RecordError::MissingColumns {
+            at, missing, found, ..
+        } => RecordError::MissingColumns {
+            at,
+            missing,
+            found,
+            hint: "; to count tokens each record needs `messages: [{role, content}]`".into(),
+        },
+        e => e,
+    })
 }

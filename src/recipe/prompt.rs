@@ -2,120 +2,50 @@
 //! mixing does: every `system` message of a record gets the prompt as its
 //! content, and a record without one gets `{"role":"system","content":…}`
 //! at the head of its `messages`. Only the `messages` value is re-encoded:
-//! a small scanner finds its byte span among the record's top-level keys
-//! and every other byte of the line is kept as it was.
+//! the top-level reader ([`crate::read::scan`]) finds its byte span and
+//! every other byte of the line is kept as it was.
 
 use serde_json::{json, Value};
 
-/// Write `line` with the system prompt applied to `out` (no newline).
+use crate::read::fields::location;
+use crate::read::scan::Scanner;
+
+thread_local! {
+    static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::default());
+}
+
+/// Write `line` with the system prompt applied to `out` (no newline). The
+/// record's top level is read by [`Scanner`], the one top-level reader:
+/// `messages` is its last occurrence (as Python's `json` reads duplicate
+/// keys), and only that value is re-encoded.
 pub fn apply(line: &[u8], prompt: &str, out: &mut Vec<u8>) -> Result<(), String> {
-    let (start, end) = find_value(line, "messages").ok_or("record has no top-level `messages`")?;
-    let mut messages: Vec<Value> = serde_json::from_slice(&line[start..end])
-        .map_err(|e| format!("`messages` must be a list of {{role, content}} objects: {e}"))?;
-    let mut found = false;
-    for m in messages
-        .iter_mut()
-        .filter(|m| m.get("role").and_then(Value::as_str) == Some("system"))
-    {
-        m["content"] = Value::String(prompt.to_owned());
-        found = true;
-    }
-    if !found {
-        messages.insert(0, json!({"role": "system", "content": prompt}));
-    }
-    out.extend_from_slice(&line[..start]);
-    serde_json::to_writer(&mut *out, &messages).map_err(|e| e.to_string())?;
-    out.extend_from_slice(&line[end..]);
-    Ok(())
-}
-
-/// The byte span of top-level key `key`'s value in a JSON object line.
-pub fn find_value(b: &[u8], key: &str) -> Option<(usize, usize)> {
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    loop {
-        i = skip_ws(b, i + 1);
-        if b.get(i) != Some(&b'"') {
-            return None;
+    SCANNER.with(|cell| {
+        let mut scanner = cell.borrow_mut();
+        let nowhere = || location(std::path::Path::new(""), 0);
+        let top = scanner.scan(line, nowhere).map_err(|e| match e {
+            crate::error::RecordError::Malformed { reason, .. } => reason,
+            other => other.to_string(),
+        })?;
+        let span = top
+            .extent("messages")
+            .ok_or("record has no top-level `messages`")?;
+        let mut messages: Vec<Value> = serde_json::from_slice(&line[span])
+            .map_err(|e| format!("`messages` must be a list of {{role, content}} objects: {e}"))?;
+        let mut found = false;
+        for m in messages
+            .iter_mut()
+            .filter(|m| m.get("role").and_then(Value::as_str) == Some("system"))
+        {
+            m["content"] = Value::String(prompt.to_owned());
+            found = true;
         }
-        let key_end = skip_string(b, i)?;
-        let name = &b[i..key_end];
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return None;
+        if !found {
+            messages.insert(0, json!({"role": "system", "content": prompt}));
         }
-        let start = skip_ws(b, i + 1);
-        let end = skip_value(b, start)?;
-        if key_matches(name, key) {
-            return Some((start, end));
-        }
-        i = skip_ws(b, end);
-        if b.get(i) != Some(&b',') {
-            return None;
-        }
-    }
-}
-
-fn key_matches(quoted: &[u8], key: &str) -> bool {
-    if quoted.contains(&b'\\') {
-        return serde_json::from_slice::<String>(quoted).is_ok_and(|k| k == key);
-    }
-    &quoted[1..quoted.len() - 1] == key.as_bytes()
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && b[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    i
-}
-
-/// `b[i]` is `"`: the index after the closing quote.
-fn skip_string(b: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return Some(j + 1),
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match *b.get(i)? {
-        b'"' => skip_string(b, i),
-        b'{' | b'[' => {
-            let (mut depth, mut j) = (0usize, i);
-            while j < b.len() {
-                match b[j] {
-                    b'"' => {
-                        j = skip_string(b, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => {
-            let n = b[i..]
-                .iter()
-                .position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace());
-            Some(i + n.unwrap_or(b.len() - i))
-        }
-    }
+        let encoded = serde_json::to_vec(&messages).map_err(|e| e.to_string())?;
+        top.write_with("messages", &encoded, out);
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -151,8 +81,14 @@ mod tests {
     #[test]
     fn finds_escaped_keys_and_reports_absence() {
         assert_eq!(
-            find_value(br#"{"a":[1,{"b":"]"}],"m\u0065ssages":[]}"#, "messages"),
-            Some((35, 37))
+            applied(r#"{"a":[1,{"b":"]"}],"m\u0065ssages":[]}"#),
+            r#"{"a":[1,{"b":"]"}],"m\u0065ssages":[{"role":"system","content":"Be brief."}]}"#
+        );
+        // Duplicate keys: the last one is the record's (Python), and the
+        // key is written once.
+        assert_eq!(
+            applied(r#"{"messages":[],"x":1,"messages":[{"role":"user","content":"q"}]}"#),
+            r#"{"x":1,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"q"}]}"#
         );
         let mut out = Vec::new();
         assert!(apply(br#"{"a":1}"#, "p", &mut out)

@@ -147,7 +147,7 @@ impl Report<'_> {
             "knowmix_version": env!("CARGO_PKG_VERSION"),
             "recipe": {
                 "path": self.recipe.path.display().to_string(),
-                "sha256": hex::encode(Sha256::digest(self.recipe.text.as_bytes())),
+                "sha256": format!("{:x}", Sha256::digest(self.recipe.text.as_bytes())),
                 "text": self.recipe.text,
             },
             "seed": self.seed,

@@ -14,20 +14,15 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use siphasher::sip::SipHasher13;
-
 use crate::spill::{ExternalSorter, FixedRecord, Sorted};
-
-/// Domain separator of shuffle keys ("kmshuffl").
-const SHUFFLE_DOMAIN: u64 = 0x6b6d_7368_7566_666c;
 
 /// The shuffle key of copy `copy` of record `ordinal` of source `source`.
 pub fn shuffle_key(seed: u64, source: u64, ordinal: u64, copy: u64) -> u64 {
-    let mut h = SipHasher13::new_with_keys(seed, SHUFFLE_DOMAIN);
-    h.write_u64(source);
-    h.write_u64(ordinal);
-    h.write_u64(copy);
-    h.finish()
+    crate::keyed::hash(seed, crate::keyed::RECIPE_SHUFFLE, |h| {
+        h.write_u64(source);
+        h.write_u64(ordinal);
+        h.write_u64(copy);
+    })
 }
 
 /// One emitted copy: where its bytes are in the data file.

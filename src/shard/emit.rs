@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::index::{all_done, IndexDone};
 use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
+use crate::assemble::{RecordBuilder, RowReader};
 use crate::format::Dataset;
 use crate::mix::pass1::{self, Selection};
 use crate::mix::pass2::{CutResult, Pass2, ShardInput};
@@ -21,9 +22,8 @@ use crate::mix::rejects::Rejects;
 use crate::mix::report::Feasibility;
 use crate::mix::Plan;
 use crate::pipeline::WorkerPool;
-use crate::records::{RecordBuilder, RowReader};
-use crate::spans::SpansIndex;
 use crate::tokenize::chat::{self, LoadedTokenizer};
+use crate::value_spans::SpansIndex;
 
 /// Emit shard I's marker: what it wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,16 +105,13 @@ pub(crate) async fn emit_planned(
         lengths: run.lengths,
     });
     let inputs = shard_inputs(plan, shard);
-    let progress = run.observer.meter("write", None);
     let pass = Pass2 {
         plan: run,
         pool: &pool,
         builder: &builder,
         datasets: &inputs,
-        progress: &progress,
     };
     let outcome = pass.write_cuts(selections, &targets, &mut rejects).await?;
-    progress.finish();
     let rejected = rejects.counts();
     rejects.commit(|_| {}).await?;
     let done = EmitDone {
@@ -146,6 +143,7 @@ fn shard_inputs(plan: &ShardPlan, shard: u32) -> Vec<ShardInput> {
             dataset: d.dataset,
             files: d.paths(),
             parts: d.shards[shard as usize].clone(),
+            bytes: d.shard_bytes(shard),
         })
         .collect()
 }
@@ -166,7 +164,7 @@ async fn draw_all(
             .map(|s| work.index_run(s, d.dataset))
             .collect();
         let (run2, spill2) = (run.clone(), spill.to_path_buf());
-        let (picks, stats) =
+        let (picks, stats, per_level) =
             tokio::task::spawn_blocking(move || pass1::draw(&run2, &runs, shard, &spill2))
                 .await
                 .context("selection task failed")?
@@ -189,6 +187,7 @@ async fn draw_all(
             dataset: d.dataset,
             picks,
             stats,
+            per_level,
             dropped: mine.dropped,
             rows: mine.rows,
             seekable: mine.seekable,

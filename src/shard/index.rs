@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::layout::{fresh_dir, Work};
 use super::{marker_for, Runner, ShardPlan};
+use crate::assemble::RowReader;
 use crate::mix::pass1::{self, IndexTargets, Indexed};
 use crate::mix::rejects::Rejects;
 use crate::mix::Plan;
+use crate::observe::Unit;
 use crate::pipeline::WorkerPool;
-use crate::records::RowReader;
 
 /// Index shard I's marker: what it read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,7 +60,7 @@ pub(crate) async fn index_planned(
     });
     let mut rejects = Rejects::new(&dir, run.sets_aside())?;
     let total = plan.sampled().map(|d| d.shard_bytes(shard)).sum();
-    let progress = run.observer.meter("index", total);
+    let progress = run.observer.meter("index", total, Unit::Bytes);
     let mut datasets = Vec::new();
     for d in plan.sampled() {
         let run_path = work.index_run(shard, d.dataset);

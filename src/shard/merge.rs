@@ -82,6 +82,12 @@ impl Merge<'_> {
             results.push(result);
         }
         let skipped = self.rejects(&dir).await?;
+        // From the first rename on, the folder holds a mix of two runs until
+        // the new manifest is written; without a manifest it is plainly
+        // unfinished (a rerun redoes it), never described by the old one.
+        if !object {
+            remove_if_present(&dir.join("manifest.json"))?;
+        }
         for output in outputs {
             output.commit().await?;
         }
@@ -109,16 +115,18 @@ impl Merge<'_> {
         &self,
         target: &Path,
         parts: &[&CutResult],
-    ) -> anyhow::Result<(Option<OutputFile>, CutResult)> {
+    ) -> anyhow::Result<(Option<Commit>, CutResult)> {
         let mut result = CutResult {
             path: target.to_path_buf(),
             ..sum_parts(parts)
         };
         if self.take_parts && parts.len() == 1 && self.run.compress == Compression::None {
             result.digest = parts[0].digest.clone();
-            std::fs::rename(&parts[0].path, target)
-                .with_context(|| format!("{}: cannot move the cut into place", target.display()))?;
-            return Ok((None, result));
+            let rename = Commit::Rename {
+                from: parts[0].path.clone(),
+                to: target.to_path_buf(),
+            };
+            return Ok((Some(rename), result));
         }
         let mut output = OutputFile::create(target, None)?;
         let mut hasher = Xxh3Default::new();
@@ -138,7 +146,7 @@ impl Merge<'_> {
         }
         output.finish().await?;
         result.digest = format!("{:032x}", hasher.digest128());
-        Ok((Some(output), result))
+        Ok((Some(Commit::Output(output)), result))
     }
 
     /// Gather every shard's rejected rows (index stage first, then emit,
@@ -241,4 +249,32 @@ fn sum_parts(parts: &[&CutResult]) -> CutResult {
         }
     }
     sum
+}
+
+/// A finished cut waiting to be put in place with the others.
+enum Commit {
+    /// A written temp file.
+    Output(OutputFile),
+    /// A one-shard part, moved as it is.
+    Rename { from: PathBuf, to: PathBuf },
+}
+
+impl Commit {
+    async fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Commit::Output(output) => output.commit().await.map(drop).map_err(Into::into),
+            Commit::Rename { from, to } => std::fs::rename(&from, &to)
+                .with_context(|| format!("{}: cannot move the cut into place", to.display())),
+        }
+    }
+}
+
+/// Remove `path` if it exists.
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("{}: cannot remove the old manifest", path.display()))
+        }
+        _ => Ok(()),
+    }
 }

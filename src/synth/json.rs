@@ -22,7 +22,7 @@ pub fn string(out: &mut Vec<u8>, s: &str, enc: Encoding) {
 }
 
 fn ascii_string(out: &mut Vec<u8>, s: &str) {
-    crate::format::push_json_string(out, s, crate::format::JsonStyle::Pandas);
+    crate::format::json::push_json_string(out, s, crate::format::json::JsonStyle::Pandas);
 }
 
 /// An open JSON object being written into a buffer.

@@ -13,8 +13,8 @@ use super::fast::FastCounter;
 use super::resolve::{resolve, ResolvedTokenizer};
 use super::TokenCount;
 use crate::format::Turn;
-use crate::records::TokenLength;
 use crate::render::ChatTemplate;
+use crate::tokenize::TokenLength;
 
 /// A tokenizer ready to count conversations.
 pub struct LoadedTokenizer {
@@ -74,6 +74,14 @@ impl TokenLength for ChatTokenLength {
 
     fn added_tokens(&self) -> usize {
         self.added
+    }
+
+    fn training_length(&self, turns: &[Turn<'_>]) -> Result<usize, String> {
+        super::training::length(
+            turns,
+            |wrapped| self.render(wrapped),
+            |text| self.count_text(text).saturating_sub(self.added),
+        )
     }
 }
 

@@ -331,7 +331,7 @@ fn digest(path: &Path, bytes: &[u8]) -> FileDigest {
     );
     FileDigest {
         name,
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: format!("{:x}", Sha256::digest(bytes)),
     }
 }
 

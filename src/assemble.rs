@@ -14,19 +14,8 @@ use crate::read::fields::{location, FieldValue};
 use crate::read::scan::{Scanner, TopLevel};
 use crate::read::LineBatch;
 use crate::select::{IndexEntry, Pick, Sampler};
-use crate::spans::ValueSpans;
-
-/// The token count of a conversation: template, then tokenizer.
-pub trait TokenLength: Send + Sync {
-    /// `len(tok.encode(tok.apply_chat_template(turns, tokenize=False)))`.
-    fn token_length(&self, turns: &[Turn<'_>]) -> Result<usize, String>;
-
-    /// The tokens the tokenizer's post-processor adds to one sequence
-    /// (`len(tok.encode(""))`: 1 BOS for Llama 3, 0 for gpt-oss). Training
-    /// tokenizes the rendered template without them, so its length is
-    /// `token_length - added_tokens`.
-    fn added_tokens(&self) -> usize;
-}
+use crate::tokenize::{training, TokenLength};
+use crate::value_spans::ValueSpans;
 
 /// Reading and checking the columns of rows: all pass 1 needs.
 #[derive(Debug, Clone)]
@@ -400,7 +389,20 @@ impl RecordBuilder {
             token_length: tokens,
         };
         format::push_record_line_with(out, &record, self.thinking);
-        let train_len = tokens.saturating_sub(self.length.added_tokens());
-        Ok(Some((tokens as u64, train_len as u64)))
+        let estimate = tokens.saturating_sub(self.length.added_tokens()) as u64;
+        // Training reads the record as written (`--thinking`).
+        let written = record.messages.clone().map(|t| Turn {
+            thinking: t.thinking.filter(|&x| self.thinking.writes(Some(x))),
+            ..t
+        });
+        let limits = (self.lengths.max_seq_len, self.lengths.min_len);
+        let train_len = if training::matters(&written, estimate, limits) {
+            self.length
+                .training_length(&written)
+                .map_err(|reason| RecordError::Template { at: at(), reason })? as u64
+        } else {
+            estimate
+        };
+        Ok(Some((tokens as u64, train_len)))
     }
 }

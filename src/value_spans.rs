@@ -242,7 +242,7 @@ pub fn compact_line(
             out.push(b',');
         }
         first = false;
-        crate::format::push_python_json_string(out, name);
+        crate::format::json::push_python_json_string(out, name);
         out.push(b':');
         out.extend_from_slice(&bytes[value.start - range.start..value.end - range.start]);
     }
