@@ -8,6 +8,7 @@
 //! suite stays quick on two cores); TESTING.md records the 100,000-text run.
 
 mod corpus;
+mod split_reference;
 mod split_regex;
 
 use knowmix::tokenize::fast::{split, FastCounter};
@@ -144,7 +145,7 @@ fn families_take_the_expected_path() {
         ),
         ("gpt-oss", "byte-level BPE, hand-written o200k splitter"),
         ("cl100k", "byte-level BPE, hand-written Llama 3 splitter"),
-        ("qwen3", "byte-level BPE, compiled split regex, NFC"),
+        ("qwen3", "byte-level BPE, hand-written Qwen splitter, NFC"),
         ("deepseek-v3", "byte-level BPE, 3 compiled split regexes"),
         ("llama2", "SentencePiece BPE (prepend ▁, byte fallback)"),
         ("gemma3", "SentencePiece BPE (byte fallback)"),
@@ -156,18 +157,19 @@ fn families_take_the_expected_path() {
     }
 }
 
-/// Other split regexes on a real vocabulary, through the compiled path:
-/// GPT-2's (StarCoder, Granite), Qwen's single digits, and Llama 3's own
-/// regex forced through the compiler (a second rule that keeps every piece
-/// whole), each against HF on the same JSON.
+/// Other split regexes on a real vocabulary: GPT-2's (StarCoder, Granite)
+/// through the compiled path, Qwen's through its hand-written splitter,
+/// and Qwen's and Llama 3's forced through the compiler (a second rule
+/// that keeps every piece whole), each against HF on the same JSON.
 #[test]
 fn compiled_regexes_on_llama3_vocab_match_hf() {
     let base: serde_json::Value =
         serde_json::from_slice(&fixture_json("llama-3.1-instruct")).unwrap();
     let llama3 = split::LLAMA3_REGEX;
-    let cases: [(&str, Vec<&str>); 3] = [
-        ("gpt2", vec![split_regex::GPT2]),
-        ("qwen", vec![split_regex::QWEN]),
+    let cases: [(&str, Vec<&str>); 4] = [
+        ("gpt2", vec![split_reference::GPT2]),
+        ("qwen", vec![split::QWEN_REGEX]),
+        ("qwen compiled", vec![split::QWEN_REGEX, r"[\s\S]+"]),
         ("llama3 compiled", vec![llama3, r"[\s\S]+"]),
     ];
     for (i, (name, patterns)) in cases.into_iter().enumerate() {

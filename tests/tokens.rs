@@ -160,7 +160,7 @@ fn tokens_verbose_names_the_counter_for_each_family() {
         ),
         (
             "qwen3",
-            "counter: fast, byte-level BPE, compiled split regex, NFC",
+            "counter: fast, byte-level BPE, hand-written Qwen splitter, NFC",
         ),
         (
             "deepseek-v3",

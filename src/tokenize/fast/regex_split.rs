@@ -21,12 +21,26 @@
 //!
 //! Every rule applies to each piece of the rule before it (HF's `Sequence`
 //! of `Split`s), each piece searched as its own haystack, as HF does.
+//!
+//! Two things keep the per-piece cost down (DeepSeek V3 runs three rules
+//! over every byte). Positions whose first byte takes the DFA's start state
+//! to the dead state cannot start a match, so a byte table skips them
+//! without a search (for `\p{N}{1,3}`, all but digits and non-ASCII lead
+//! bytes); the match leftmost-first search would find from the first
+//! skipped position is the one found from the first position not skipped.
+//! And the anchored search runs a one-pattern DFA (`head|\s+`), so no
+//! pattern id is decoded at every match state; which branch matched is
+//! asked only when it can matter (a run of two or more chars, not at the
+//! end, that may be all whitespace): by the head alone, anchored at the
+//! same position, since `head|\s+` takes the `\s+` branch exactly when the
+//! head does not match there.
 
 use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::util::start;
 use regex_automata::{meta, Anchored, Input};
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -51,14 +65,26 @@ impl std::fmt::Debug for RegexChain {
 
 struct CompiledRule {
     /// Leftmost-first matcher for searches not anchored at the position
-    /// (text between matches) and for anything the DFA gives up on.
+    /// (text between matches) and for anything the DFA gives up on; with
+    /// `ws_tail`, pattern 1 stands for `\s+(?!\S)|\s+`.
     meta: meta::Regex,
-    /// Anchored forward search: the end of the match at a position.
+    /// Anchored forward search, one pattern (`head|\s+` with `ws_tail`):
+    /// the end of the match at a position.
     dfa: Option<DFA>,
-    /// Pattern 1 stands for `\s+(?!\S)|\s+` (see the module docs).
+    /// With `ws_tail`, the head alone: whether it matches at a position.
+    head: Option<DFA>,
+    /// Whether a match can start with this byte (see the module docs).
+    starts: [bool; 256],
+    /// The rule ends with `|\s+(?!\S)|\s+` (see the module docs).
     ws_tail: bool,
     /// Whether text between matches is a piece (else dropped).
     keep_gaps: bool,
+}
+
+/// One thread's lazy-DFA caches for one rule.
+struct RuleCaches {
+    dfa: Cache,
+    head: Option<Cache>,
 }
 
 impl RegexChain {
@@ -87,11 +113,11 @@ impl RegexChain {
         level: usize,
         hay: &str,
         base: usize,
-        caches: &mut [Cache],
+        caches: &mut [RuleCaches],
         out: &mut dyn FnMut(Range<usize>),
     ) {
         let (rule, rest) = (&self.rules[level], level + 1 < self.rules.len());
-        let mut emit = |caches: &mut [Cache], r: Range<usize>| {
+        let mut emit = |caches: &mut [RuleCaches], r: Range<usize>| {
             if rest {
                 self.split_level(level + 1, &hay[r.clone()], base + r.start, caches, out);
             } else {
@@ -100,26 +126,29 @@ impl RegexChain {
         };
         let mut i = 0;
         while i < hay.len() {
-            if let Some(end) = rule.anchored(hay, i, &mut caches[level]) {
-                emit(caches, i..end);
-                i = end;
-                continue;
-            }
-            match rule.leftmost(hay, i) {
-                Some(m) => {
-                    if rule.keep_gaps {
-                        emit(caches, i..m.start);
-                    }
-                    emit(caches, m.clone());
-                    i = m.end;
+            // The first position a match can start at (a char boundary
+            // unless the table says a continuation byte can start one,
+            // which no UTF-8 pattern does: then search from `i`).
+            let at = rule.next_start(hay.as_bytes(), i);
+            let at = if hay.is_char_boundary(at) { at } else { i };
+            let found = match at < hay.len() {
+                false => None,
+                true => match rule.anchored(hay, at, &mut caches[level]) {
+                    Some(end) => Some(at..end),
+                    None => rule.leftmost(hay, at),
+                },
+            };
+            let Some(m) = found else {
+                if rule.keep_gaps {
+                    emit(caches, i..hay.len());
                 }
-                None => {
-                    if rule.keep_gaps {
-                        emit(caches, i..hay.len());
-                    }
-                    break;
-                }
+                break;
+            };
+            if rule.keep_gaps && m.start > i {
+                emit(caches, i..m.start);
             }
+            emit(caches, m.clone());
+            i = m.end;
         }
     }
 }
@@ -144,27 +173,61 @@ impl CompiledRule {
             }
         }
         let meta = meta::Regex::new_many(&patterns).ok()?;
-        let dfa = DFA::new_many(&patterns).ok();
+        let (dfa, head) = match ws_tail {
+            true => (
+                DFA::new(&format!("(?:{})|\\s+", patterns[0])).ok(),
+                DFA::new(patterns[0]).ok(),
+            ),
+            false => (DFA::new(patterns[0]).ok(), None),
+        };
         Some(CompiledRule {
             meta,
-            dfa,
+            starts: start_bytes(dfa.as_ref()),
+            // Without the head's DFA, which branch matched is asked of `meta`.
+            dfa: dfa.filter(|_| !ws_tail || head.is_some()),
+            head,
             ws_tail,
             keep_gaps: rule.keep_gaps,
         })
     }
 
+    /// The first position from `i` whose byte can start a match, or the end.
+    #[inline]
+    fn next_start(&self, hay: &[u8], mut i: usize) -> usize {
+        while i < hay.len() && !self.starts[usize::from(hay[i])] {
+            i += 1;
+        }
+        i
+    }
+
     /// The end of the match starting exactly at `i`, if any.
     #[inline]
-    fn anchored(&self, hay: &str, i: usize, cache: &mut Cache) -> Option<usize> {
+    fn anchored(&self, hay: &str, i: usize, caches: &mut RuleCaches) -> Option<usize> {
         let input = Input::new(hay).range(i..).anchored(Anchored::Yes);
-        let (pattern, end) = match self.dfa.as_ref().map(|d| d.try_search_fwd(cache, &input)) {
-            Some(Ok(found)) => found.map(|m| (m.pattern().as_usize(), m.offset()))?,
-            _ => self
-                .meta
-                .search(&input)
-                .map(|m| (m.pattern().as_usize(), m.end()))?,
+        let Some(Ok(found)) = self
+            .dfa
+            .as_ref()
+            .map(|d| d.try_search_fwd(&mut caches.dfa, &input))
+        else {
+            return self.anchored_meta(hay, &input);
         };
-        Some(self.fix_end(hay, pattern, i, end))
+        let end = found?.offset();
+        if !self.ws_tail || !maybe_whitespace_run(hay.as_bytes(), i, end) {
+            return Some(end);
+        }
+        let head = self.head.as_ref().expect("a head DFA with ws_tail");
+        let cache = caches.head.as_mut().expect("a head cache with ws_tail");
+        match head.try_search_fwd(cache, &input) {
+            Ok(Some(_)) => Some(end),
+            Ok(None) => Some(self.fix_end(hay, 1, i, end)),
+            Err(_) => self.anchored_meta(hay, &input),
+        }
+    }
+
+    /// [`Self::anchored`] by the meta regex, which names the pattern.
+    fn anchored_meta(&self, hay: &str, input: &Input<'_>) -> Option<usize> {
+        let m = self.meta.search(input)?;
+        Some(self.fix_end(hay, m.pattern().as_usize(), m.start(), m.end()))
     }
 
     /// The leftmost match at or after `i`.
@@ -192,6 +255,39 @@ impl CompiledRule {
     }
 }
 
+/// Whether `hay[start..end]`, a match, could be one of `\s+` that
+/// [`CompiledRule::fix_end`] would shorten: two or more bytes, not at the
+/// end, and neither its first nor its last byte an ASCII byte outside `\s`
+/// (the ASCII chars of Unicode `\s` are `\t`, `\n`, `\v`, `\f`, `\r`, space).
+#[inline]
+fn maybe_whitespace_run(hay: &[u8], start: usize, end: usize) -> bool {
+    let could_be_space = |b: u8| b >= 0x80 || matches!(b, b'\t'..=b'\r' | b' ');
+    end < hay.len() && end - start > 1 && could_be_space(hay[start]) && could_be_space(hay[end - 1])
+}
+
+/// Which bytes can start a match of `dfa` (anchored): those that do not
+/// take its start state to the dead state. All, without a DFA or when the
+/// DFA cannot tell.
+fn start_bytes(dfa: Option<&DFA>) -> [bool; 256] {
+    let mut table = [true; 256];
+    let Some(dfa) = dfa else {
+        return table;
+    };
+    let mut cache = dfa.create_cache();
+    let config = start::Config::new().anchored(Anchored::Yes);
+    for (b, slot) in table.iter_mut().enumerate() {
+        // The start state afresh each time: a cache clear would void it.
+        let next = dfa
+            .start_state(&mut cache, &config)
+            .ok()
+            .and_then(|s| dfa.next_state(&mut cache, s, b as u8).ok());
+        if let Some(next) = next {
+            *slot = !next.is_dead();
+        }
+    }
+    table
+}
+
 /// Whether `hir` has a repetition directly inside a repetition.
 fn nested_repetition(hir: &Hir) -> bool {
     match hir.kind() {
@@ -209,12 +305,12 @@ fn nested_repetition(hir: &Hir) -> bool {
 const MAX_CHAINS: usize = 8;
 
 thread_local! {
-    static CACHES: RefCell<Vec<(u64, Vec<Cache>)>> = const { RefCell::new(Vec::new()) };
+    static CACHES: RefCell<Vec<(u64, Vec<RuleCaches>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with this thread's DFA caches for `chain` (one per rule; a
+/// Runs `f` with this thread's DFA caches for `chain` (one set per rule; a
 /// rule without a DFA gets a placeholder that is never used).
-fn with_caches<R>(chain: &RegexChain, f: impl FnOnce(&mut [Cache]) -> R) -> R {
+fn with_caches<R>(chain: &RegexChain, f: impl FnOnce(&mut [RuleCaches]) -> R) -> R {
     CACHES.with(|cell| {
         let mut all = cell.borrow_mut();
         let at = match all.iter().position(|(id, _)| *id == chain.id) {
@@ -226,9 +322,12 @@ fn with_caches<R>(chain: &RegexChain, f: impl FnOnce(&mut [Cache]) -> R) -> R {
                 let caches = chain
                     .rules
                     .iter()
-                    .map(|r| match &r.dfa {
-                        Some(dfa) => dfa.create_cache(),
-                        None => placeholder_cache(),
+                    .map(|r| RuleCaches {
+                        dfa: match &r.dfa {
+                            Some(dfa) => dfa.create_cache(),
+                            None => placeholder_cache(),
+                        },
+                        head: r.head.as_ref().map(DFA::create_cache),
                     })
                     .collect();
                 all.push((chain.id, caches));
@@ -290,6 +389,40 @@ mod tests {
         }])
         .unwrap();
         assert_eq!(pieces(&dropped, "ab, cd"), ["ab", "cd"]);
+    }
+
+    #[test]
+    fn only_bytes_that_can_start_a_match_are_searched_from() {
+        let rule = |p: &str| {
+            CompiledRule::new(&SplitRule {
+                pattern: p.into(),
+                keep_gaps: true,
+            })
+            .unwrap()
+        };
+        let digits = rule(r"\p{N}{1,3}");
+        assert!(digits.starts[usize::from(b'7')]);
+        assert!(!digits.starts[usize::from(b'a')] && !digits.starts[usize::from(b' ')]);
+        assert!(digits.starts[0xD9], "lead byte of Arabic-Indic digits");
+        assert!(
+            !digits.starts[0x80],
+            "continuation bytes never start a match"
+        );
+        let c = chain(&[r"\p{N}{1,3}", r"[a-z]+|\s+(?!\S)|\s+"]);
+        assert_eq!(
+            pieces(&c, "ab 1234  x٣"),
+            ["ab", " ", "123", "4", " ", " ", "x", "٣"]
+        );
+    }
+
+    #[test]
+    fn the_whitespace_branch_is_told_from_the_head() {
+        // The head also matches runs of whitespace (ending in a newline):
+        // those keep their end; a plain run before text gives back a char.
+        let c = chain(&[r"\s*[\r\n]+|\p{L}+|\s+(?!\S)|\s+"]);
+        assert_eq!(pieces(&c, "a \n\nb"), ["a", " \n\n", "b"]);
+        assert_eq!(pieces(&c, "a \u{3000} b"), ["a", " \u{3000}", " ", "b"]);
+        assert_eq!(pieces(&c, "a\t\t"), ["a", "\t\t"]);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   finds nothing once spaces are replaced); model BPE with
 //!   `byte_fallback`, no `ignore_merges`.
 //!
-//! Split regexes the hand-written splitters know (Llama 3, o200k) use them
+//! Split regexes the hand-written splitters know (Llama 3, Qwen, o200k) use them
 //! ([`super::split`]); any other is compiled ([`super::regex_split`]) if it
 //! can be, and the tokenizer is unsupported otherwise.
 
@@ -61,6 +61,7 @@ impl Shape {
             Shape::ByteLevel { nfc, splits } => {
                 let split = match splits {
                     Splits::Hand(Flavor::Llama3) => "hand-written Llama 3 splitter".to_owned(),
+                    Splits::Hand(Flavor::Qwen) => "hand-written Qwen splitter".to_owned(),
                     Splits::Hand(Flavor::O200k) => "hand-written o200k splitter".to_owned(),
                     Splits::Rules(rules) if rules.len() == 1 => "compiled split regex".to_owned(),
                     Splits::Rules(rules) => format!("{} compiled split regexes", rules.len()),

@@ -21,7 +21,8 @@ use rustc_hash::FxBuildHasher;
 
 use super::bpe::{merge_count, pair_key};
 use super::config::TokenStr;
-use super::flat::{PairEntry, PairTable};
+use super::flat::{Backing, PairEntry, PairTable, SharedBuffer};
+use super::stored::{put_u32, Reader};
 use super::FastError;
 
 /// `▁`, U+2581, the SentencePiece space.
@@ -93,6 +94,81 @@ impl SpModel {
             merges: table,
             glue,
         }))
+    }
+
+    /// Appends the tables in the stored form ([`super::stored`]).
+    pub(super) fn encode(&self, out: &mut Vec<u8>) {
+        for id in self.ascii {
+            out.push(u8::from(id.is_some()));
+            put_u32(out, id.unwrap_or(0));
+        }
+        put_u32(out, self.chars.len() as u32);
+        for (&c, &id) in &self.chars {
+            put_u32(out, c as u32);
+            put_u32(out, id);
+        }
+        for id in self.byte_ids {
+            put_u32(out, id);
+        }
+        put_u32(out, self.glue.len() as u32);
+        for &c in &self.glue {
+            put_u32(out, c as u32);
+        }
+        let (bits, bytes) = self.merges.parts();
+        put_u32(out, bits);
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    /// Reads back what [`SpModel::encode`] wrote, the merge table left
+    /// where it is in `buffer` (whose bytes `r` reads, from `r_start` on);
+    /// `None` when it is cut short or does not fit.
+    pub(super) fn decode(
+        r: &mut Reader<'_>,
+        buffer: &SharedBuffer,
+        r_start: usize,
+    ) -> Option<SpModel> {
+        let mut ascii = [None; 128];
+        for slot in &mut ascii {
+            let present = r.u8()? != 0;
+            let id = r.u32()?;
+            *slot = present.then_some(id);
+        }
+        let n = r.u32()? as usize;
+        let mut chars = HashMap::with_capacity_and_hasher(n, FxBuildHasher);
+        for _ in 0..n {
+            chars.insert(char::from_u32(r.u32()?)?, r.u32()?);
+        }
+        let mut byte_ids = [0u32; 256];
+        for id in &mut byte_ids {
+            *id = r.u32()?;
+        }
+        let glue = (0..r.u32()?)
+            .map(|_| char::from_u32(r.u32()?))
+            .collect::<Option<Vec<char>>>()?;
+        let bits = r.u32()?;
+        let len = usize::try_from(r.u64()?).ok()?;
+        let start = r_start + r.consumed();
+        r.take(len)?;
+        let merges =
+            PairTable::from_parts(bits, Backing::shared(buffer.clone(), start..start + len))?;
+        Some(SpModel {
+            ascii,
+            chars,
+            byte_ids,
+            merges,
+            glue,
+        })
+    }
+
+    /// Whether `other` holds the same tables.
+    #[cfg(test)]
+    pub(super) fn same_tables(&self, other: &SpModel) -> bool {
+        self.ascii == other.ascii
+            && self.chars == other.chars
+            && self.byte_ids == other.byte_ids
+            && self.glue == other.glue
+            && self.merges.parts() == other.merges.parts()
     }
 
     /// The chars a cut before `▁` must not follow.

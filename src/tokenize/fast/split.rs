@@ -1,6 +1,6 @@
 //! The pre-tokenizer: a hand-written matcher equivalent to HF's
-//! `Split(regex, Isolated)` for the two split regexes it recognises (Llama 3
-//! and o200k, by exact string match), including the leftmost-first
+//! `Split(regex, Isolated)` for the split regexes it recognises (Llama 3 /
+//! cl100k, Qwen 2.5 / 3 and o200k, by exact string match), including the leftmost-first
 //! backtracking of `\s*[\r\n]+`, `\s+(?!\S)` and o200k's
 //! `[UP]*[LO]+` letter runs, and Unicode case folding in the contractions.
 //! Like `find_iter`, text between matches becomes a piece of its own (it
@@ -13,6 +13,10 @@ use super::unicode::{Tables, L, LO, N, UP, WS};
 /// Llama 3's split regex, as written in its `tokenizer.json`.
 pub const LLAMA3_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// Qwen 2.5 / Qwen 3's split regex: Llama 3's with single digits
+/// (`\p{N}` for `\p{N}{1,3}`).
+pub const QWEN_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
 /// o200k's split regex (gpt-oss, GPT-4o), as written in its `tokenizer.json`.
 pub const O200K_REGEX: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
@@ -21,6 +25,8 @@ pub const O200K_REGEX: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}
 pub enum Flavor {
     /// [`LLAMA3_REGEX`].
     Llama3,
+    /// [`QWEN_REGEX`].
+    Qwen,
     /// [`O200K_REGEX`].
     O200k,
 }
@@ -30,6 +36,7 @@ impl Flavor {
     pub fn from_regex(regex: &str) -> Option<Flavor> {
         match regex {
             LLAMA3_REGEX => Some(Flavor::Llama3),
+            QWEN_REGEX => Some(Flavor::Qwen),
             O200K_REGEX => Some(Flavor::O200k),
             _ => None,
         }
@@ -46,7 +53,8 @@ pub fn split(flavor: Flavor, text: &str, mut piece: impl FnMut(Range<usize>)) {
     let mut i = 0;
     while i < text.len() {
         let end = match flavor {
-            Flavor::Llama3 => m.llama3(i),
+            Flavor::Llama3 => m.llama3(i, 3),
+            Flavor::Qwen => m.llama3(i, 1),
             Flavor::O200k => m.o200k(i),
         };
         match end {
@@ -161,10 +169,10 @@ impl Matcher<'_> {
         i
     }
 
-    /// `\p{N}{1,3}` at `i` (the char at `i` is known to be a number).
-    fn digits(&self, i: usize) -> usize {
+    /// `\p{N}{1,max}` at `i` (the char at `i` is known to be a number).
+    fn digits(&self, i: usize, max: usize) -> usize {
         let mut end = i;
-        for _ in 0..3 {
+        for _ in 0..max {
             match self.peek(end) {
                 Some((_, k, n)) if k & N != 0 => end = n,
                 _ => break,
@@ -220,8 +228,9 @@ impl Matcher<'_> {
         }
     }
 
-    /// One match of [`LLAMA3_REGEX`] starting exactly at `i`.
-    fn llama3(&self, i: usize) -> Option<usize> {
+    /// One match of [`LLAMA3_REGEX`] starting exactly at `i`, or of
+    /// [`QWEN_REGEX`] with `max_digits` 1.
+    fn llama3(&self, i: usize, max_digits: usize) -> Option<usize> {
         let (c0, k0, i1) = self.at(i);
         if c0 == '\'' {
             if let Some(end) = self.contraction(i) {
@@ -240,7 +249,7 @@ impl Matcher<'_> {
             }
         }
         if k0 & N != 0 {
-            return Some(self.digits(i));
+            return Some(self.digits(i, max_digits));
         }
         self.punct_or_space(i, (c0, k0, i1), next, b"\r\n")
     }
@@ -282,7 +291,7 @@ impl Matcher<'_> {
             return Some(self.contraction(end).unwrap_or(end));
         }
         if k0 & N != 0 {
-            return Some(self.digits(i));
+            return Some(self.digits(i, 3));
         }
         self.punct_or_space(i, (c0, k0, i1), self.peek(i1), b"\r\n/")
     }
@@ -337,6 +346,15 @@ mod tests {
         let want = [
             "Hello", " world", "'s", " ", "123", "45", "  \n\n", " ", " x", "!!\n", " '", "ſup",
             "\u{a0}ok",
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn qwen_pieces_take_single_digits() {
+        let got = pieces(Flavor::Qwen, "Hello world's 12345  \n\n x!!");
+        let want = [
+            "Hello", " world", "'s", " ", "1", "2", "3", "4", "5", "  \n\n", " x", "!!",
         ];
         assert_eq!(got, want);
     }

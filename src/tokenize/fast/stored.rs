@@ -1,7 +1,8 @@
 //! The fast counter's tables kept on disk between runs. Building them from
 //! `tokenizer.json` (parse 9 MB of JSON, re-key 128k tokens and 280k merges
-//! by bytes) costs ~0.4 s for Llama 3 and more for gpt-oss, a fifth of a
-//! whole mix of 800 MB. The stored file holds the BPE tables in the layout
+//! by bytes) costs ~0.4 s for Llama 3, more for gpt-oss and ~1 s of CPU
+//! for Gemma 3's 262k-token SentencePiece model, where a whole mix of 800 MB
+//! takes ~1-2 s. The stored file holds the BPE tables in the layout
 //! they are used in ([`super::flat`]): it is memory-mapped, its checksum
 //! checked, and the tables used where they lie (~3 ms, where decoding them
 //! into hash maps took 15-45 ms and ~12 MB more memory). The file is named
@@ -20,12 +21,13 @@ use super::config::{self, Spec};
 use super::flat::SharedBuffer;
 use super::regex_split::RegexChain;
 use super::shape::{Shape, SplitRule, Splits};
+use super::sp::SpModel;
 use super::special::SpecialSplitter;
 use super::split::Flavor;
 use super::{FastCounter, FastError, Model};
 
 /// Bumped whenever the layout or the meaning of the tables changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 const MAGIC: &[u8; 16] = b"knowmix-fastbpe\0";
 
 /// The cache folder from the environment (`var` reads a variable); `None`
@@ -53,9 +55,9 @@ pub fn load_or_build(json: &[u8], dir: Option<&Path>) -> Result<Option<FastCount
     let Some(counter) = FastCounter::from_spec(&spec)? else {
         return Ok(None);
     };
-    if let (Some(path), Some(payload)) = (path, encode(&spec, &counter)) {
+    if let Some(path) = path {
         // A cache that cannot be written only costs the next run time.
-        let _ = store(&path, &payload);
+        let _ = store(&path, &encode(&spec, &counter));
     }
     Ok(Some(counter))
 }
@@ -101,31 +103,29 @@ fn load(path: &Path) -> Option<FastCounter> {
     decode(Arc::new(map), header)
 }
 
-/// The stored form of a byte-level counter: its shape (hand flavor, or
-/// the regexes, recompiled on load), added tokens and BPE tables. `None`
-/// for the SentencePiece shape, which is built each run.
-fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Option<Vec<u8>> {
-    let Shape::ByteLevel { nfc, splits } = &counter.shape else {
-        return None;
-    };
-    let bpe = match &counter.model {
-        Model::Hand(_, bpe) | Model::Compiled(_, bpe) => bpe,
-        Model::SentencePiece(_) => return None,
-    };
+/// The stored form of a counter: its shape (hand flavor or the regexes,
+/// recompiled on load; or SentencePiece), added tokens and model tables.
+fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Vec<u8> {
     let mut out = Vec::new();
-    match splits {
-        Splits::Hand(Flavor::Llama3) => out.push(0u8),
-        Splits::Hand(Flavor::O200k) => out.push(1),
-        Splits::Rules(rules) => {
-            out.push(2);
-            put_u32(&mut out, rules.len() as u32);
-            for rule in rules {
-                put_bytes(&mut out, rule.pattern.as_bytes());
-                out.push(u8::from(rule.keep_gaps));
+    match &counter.shape {
+        Shape::ByteLevel { nfc, splits } => {
+            match splits {
+                Splits::Hand(Flavor::Llama3) => out.push(0u8),
+                Splits::Hand(Flavor::O200k) => out.push(1),
+                Splits::Hand(Flavor::Qwen) => out.push(3),
+                Splits::Rules(rules) => {
+                    out.push(2);
+                    put_u32(&mut out, rules.len() as u32);
+                    for rule in rules {
+                        put_bytes(&mut out, rule.pattern.as_bytes());
+                        out.push(u8::from(rule.keep_gaps));
+                    }
+                }
             }
+            out.push(u8::from(*nfc));
         }
+        Shape::SentencePiece { prepend } => out.extend([4, u8::from(*prepend)]),
     }
-    out.push(u8::from(*nfc));
     put_u32(&mut out, counter.template_tokens as u32);
     for list in [&spec.added, &spec.added_normalized] {
         put_u32(&mut out, list.len() as u32);
@@ -133,17 +133,19 @@ fn encode(spec: &Spec<'_>, counter: &FastCounter) -> Option<Vec<u8>> {
             put_bytes(&mut out, token.as_bytes());
         }
     }
-    bpe.encode(&mut out);
-    Some(out)
+    match &counter.model {
+        Model::Hand(_, bpe) | Model::Compiled(_, bpe) => bpe.encode(&mut out),
+        Model::SentencePiece(sp) => sp.encode(&mut out),
+    }
+    out
 }
 
-/// The counter whose tables [`encode`] wrote at `start` of `buffer`.
-fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
-    let payload = (*buffer).as_ref().get(start..)?;
-    let mut r = Reader::new(payload);
+/// The shape [`encode`] wrote first.
+fn decode_shape(r: &mut Reader<'_>) -> Option<Shape> {
     let splits = match r.u8()? {
         0 => Splits::Hand(Flavor::Llama3),
         1 => Splits::Hand(Flavor::O200k),
+        3 => Splits::Hand(Flavor::Qwen),
         2 => Splits::Rules(
             (0..r.u32()?)
                 .map(|_| {
@@ -153,9 +155,21 @@ fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
                 })
                 .collect::<Option<Vec<_>>>()?,
         ),
+        4 => {
+            let prepend = r.u8()? != 0;
+            return Some(Shape::SentencePiece { prepend });
+        }
         _ => return None,
     };
     let nfc = r.u8()? != 0;
+    Some(Shape::ByteLevel { nfc, splits })
+}
+
+/// The counter whose tables [`encode`] wrote at `start` of `buffer`.
+fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
+    let payload = (*buffer).as_ref().get(start..)?;
+    let mut r = Reader::new(payload);
+    let shape = decode_shape(&mut r)?;
     let template_tokens = r.u32()? as usize;
     let mut lists = [Vec::new(), Vec::new()];
     for list in &mut lists {
@@ -163,16 +177,22 @@ fn decode(buffer: SharedBuffer, start: usize) -> Option<FastCounter> {
             .map(|_| String::from_utf8(r.bytes()?.to_vec()).ok())
             .collect::<Option<Vec<String>>>()?;
     }
-    let bpe = Bpe::decode(&mut r, &buffer, start)?;
+    let model = match &shape {
+        Shape::ByteLevel { splits, .. } => {
+            let bpe = Bpe::decode(&mut r, &buffer, start)?;
+            match splits {
+                Splits::Hand(flavor) => Model::Hand(*flavor, bpe),
+                Splits::Rules(rules) => Model::Compiled(RegexChain::new(rules)?, bpe),
+            }
+        }
+        Shape::SentencePiece { .. } => {
+            Model::SentencePiece(Box::new(SpModel::decode(&mut r, &buffer, start)?))
+        }
+    };
     if !r.is_empty() {
         return None;
     }
-    let model = match &splits {
-        Splits::Hand(flavor) => Model::Hand(*flavor, bpe),
-        Splits::Rules(rules) => Model::Compiled(RegexChain::new(rules)?, bpe),
-    };
     let special = SpecialSplitter::new(&lists[0], &lists[1]).ok()?;
-    let shape = Shape::ByteLevel { nfc, splits };
     Some(FastCounter::from_parts(
         shape,
         special,
@@ -226,7 +246,7 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
-    fn u8(&mut self) -> Option<u8> {
+    pub(super) fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
 
@@ -267,6 +287,7 @@ mod tests {
         "Hello, world! The quick brown fox jumps over the lazy dog.",
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
         "<|start|>assistant<|channel|>final<|message|>ok<|end|>",
+        "<s>[INST] Hi there [/INST] <start_of_turn>model\nok<end_of_turn>\n",
         "например: 12345678 года  \r\n\t  — naïve façade, Straße 🚀✅ 경기 규칙",
         "\u{0301}\u{200b}\u{3000}x  y   z    \n\n\n",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -279,7 +300,15 @@ mod tests {
     #[test]
     fn stored_tables_count_like_built_ones() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["llama-3.1-instruct", "gpt-oss", "deepseek-v3", "qwen3"] {
+        let families = [
+            "llama-3.1-instruct",
+            "gpt-oss",
+            "deepseek-v3",
+            "qwen3",
+            "llama2",
+            "gemma3",
+        ];
+        for name in families {
             let json = tokenizer_json(name);
             let built = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
             let first = load_or_build(&json, Some(dir.path())).unwrap().unwrap();
@@ -287,13 +316,13 @@ mod tests {
             let stored = load(&path).expect("the first run stored its tables");
             assert_eq!(counts(&stored), counts(&built), "{name}");
             assert_eq!(counts(&first), counts(&built), "{name}");
-            fn bpe(c: &FastCounter) -> &Bpe {
-                match &c.model {
-                    Model::Hand(_, bpe) | Model::Compiled(_, bpe) => bpe,
-                    Model::SentencePiece(_) => unreachable!("byte-level fixtures"),
-                }
-            }
-            assert!(bpe(&stored).same_tables(bpe(&built)), "{name}");
+            let same = match (&stored.model, &built.model) {
+                (Model::Hand(_, a), Model::Hand(_, b))
+                | (Model::Compiled(_, a), Model::Compiled(_, b)) => a.same_tables(b),
+                (Model::SentencePiece(a), Model::SentencePiece(b)) => a.same_tables(b),
+                _ => false,
+            };
+            assert!(same, "{name}");
             assert_eq!(stored.shape, built.shape);
             assert_eq!(stored.template_tokens, built.template_tokens);
         }
@@ -319,16 +348,6 @@ mod tests {
             assert_eq!(counts(&counter), counts(&built));
             assert_eq!(std::fs::read(&path).unwrap().len(), good.len(), "rewritten");
         }
-    }
-
-    #[test]
-    fn sentencepiece_tokenizers_store_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let json = tokenizer_json("llama2");
-        let built = FastCounter::from_tokenizer_json(&json).unwrap().unwrap();
-        let loaded = load_or_build(&json, Some(dir.path())).unwrap().unwrap();
-        assert_eq!(counts(&loaded), counts(&built));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
