@@ -264,7 +264,7 @@ fn first_row_keys(path: &Path) -> Result<Vec<String>, DetectError> {
             continue;
         }
         let at = || crate::read::fields::location(path, i as u64 + 1);
-        if let Ok(row) = scanner.scan(line, &at) {
+        if let Ok(row) = scanner.scan(line, at) {
             return Ok(row.keys());
         }
     }

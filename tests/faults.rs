@@ -421,7 +421,9 @@ fn a_busy_output_folder_is_refused() {
 // 11. A dataset that exists but yields nothing readable is an error.
 #[test]
 fn a_dataset_with_nothing_readable_is_an_error() {
-    let cases: [(&str, fn(&Path), &str); 4] = [
+    /// (what, how the dataset folder is spoiled, expected message)
+    type Case = (&'static str, fn(&Path), &'static str);
+    let cases: [Case; 4] = [
         (
             "only .bz2",
             |d| {

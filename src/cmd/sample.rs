@@ -34,8 +34,6 @@ buffers the kept records like the reservoir does).
 
 Compose: zstdcat big.jsonl.zst | knowmix tokens | knowmix sample -n 100000 > mix.jsonl";
 
-/// Domain separator so `--ratio` decisions differ from other keyed hashes.
-
 /// Arguments of `knowmix sample`.
 #[derive(Debug, clap::Args)]
 #[command(about = "Sample JSONL records uniformly (stdin to stdout by default)", long_about = ABOUT)]

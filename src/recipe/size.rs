@@ -97,7 +97,11 @@ mod tests {
             records: 10,
             tokens: 50,
         };
-        let bytes = estimate(Request::Records(u64::MAX), population, &[file.clone()]);
+        let bytes = estimate(
+            Request::Records(u64::MAX),
+            population,
+            std::slice::from_ref(&file),
+        );
         assert_eq!(estimate(Request::Tokens(100), population, &[file]), 2000);
         let mut limit = Limit {
             output: dir.path().join("out.jsonl"),

@@ -236,7 +236,7 @@ mod tests {
         std::fs::write(&path, line.repeat(100)).unwrap();
         let runtime = crate::pipeline::runtime().unwrap();
         let index = runtime
-            .block_on(RecordIndex::build(&[path.clone()], dir.path()))
+            .block_on(RecordIndex::build(std::slice::from_ref(&path), dir.path()))
             .unwrap();
         assert_eq!(index.len(), 100);
         let mut out = Vec::new();

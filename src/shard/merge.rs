@@ -156,7 +156,7 @@ impl Merge<'_> {
         }
         output.finish().await?;
         result.digest = format!("{:032x}", hasher.digest128());
-        Ok((Some(Commit::Output(output)), result))
+        Ok((Some(Commit::Output(Box::new(output))), result))
     }
 
     /// Gather every shard's rejected rows (index stage first, then emit,
@@ -264,7 +264,7 @@ fn sum_parts(parts: &[&CutResult]) -> CutResult {
 /// A finished cut waiting to be put in place with the others.
 enum Commit {
     /// A written temp file.
-    Output(OutputFile),
+    Output(Box<OutputFile>),
     /// A one-shard part, moved as it is.
     Rename { from: PathBuf, to: PathBuf },
 }
@@ -272,7 +272,7 @@ enum Commit {
 impl Commit {
     async fn commit(self) -> anyhow::Result<()> {
         match self {
-            Commit::Output(output) => output.commit().await.map(drop).map_err(Into::into),
+            Commit::Output(output) => (*output).commit().await.map(drop).map_err(Into::into),
             Commit::Rename { from, to } => std::fs::rename(&from, &to)
                 .with_context(|| format!("{}: cannot move the cut into place", to.display())),
         }
