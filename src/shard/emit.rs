@@ -102,7 +102,7 @@ pub(crate) async fn emit_planned(
     let dir = work.emit_dir(shard);
     let marker = Work::marker(&dir);
     if let Some(done) = marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
-        &d.fingerprint
+        d.fingerprint.as_str()
     })? {
         run.log(&format!("emit shard {shard}: already done"));
         return Ok(done);
@@ -237,21 +237,11 @@ async fn draw_all(
 
 /// Every emit shard's marker, or the first one missing.
 pub(crate) fn all_emitted(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<EmitDone>> {
-    (0..plan.shards)
-        .map(|s| {
-            let marker = Work::marker(&work.emit_dir(s));
-            marker_for(work, &marker, &plan.fingerprint, |d: &EmitDone| {
-                &d.fingerprint
-            })?
-            .ok_or_else(|| {
-                super::StageError::NotDone {
-                    stage: "emit",
-                    shard: s,
-                    shards: plan.shards,
-                    work: work.shared_root().to_path_buf(),
-                }
-                .into()
-            })
-        })
-        .collect()
+    super::index::all_markers(
+        plan,
+        work,
+        "emit",
+        |s| work.emit_dir(s),
+        |d: &EmitDone| d.fingerprint.as_str(),
+    )
 }

@@ -116,15 +116,30 @@ pub(crate) async fn index_planned(
 
 /// Every index shard's marker, or the first one missing.
 pub(crate) fn all_done(plan: &ShardPlan, work: &Work) -> anyhow::Result<Vec<IndexDone>> {
+    all_markers(
+        plan,
+        work,
+        "index",
+        |s| work.index_dir(s),
+        |d: &IndexDone| d.fingerprint.as_str(),
+    )
+}
+
+/// Every shard's marker of `stage` (kept in `dir(shard)`), each checked
+/// against the plan's fingerprint, or the first one missing.
+pub(crate) fn all_markers<T: serde::de::DeserializeOwned>(
+    plan: &ShardPlan,
+    work: &Work,
+    stage: &'static str,
+    dir: impl Fn(u32) -> std::path::PathBuf,
+    fingerprint: impl Fn(&T) -> &str,
+) -> anyhow::Result<Vec<T>> {
     (0..plan.shards)
         .map(|s| {
-            let marker = Work::marker(&work.index_dir(s));
-            marker_for(work, &marker, &plan.fingerprint, |d: &IndexDone| {
-                &d.fingerprint
-            })?
-            .ok_or_else(|| {
+            let marker = Work::marker(&dir(s));
+            marker_for(work, &marker, &plan.fingerprint, |d: &T| fingerprint(d))?.ok_or_else(|| {
                 super::StageError::NotDone {
-                    stage: "index",
+                    stage,
                     shard: s,
                     shards: plan.shards,
                     work: work.shared_root().to_path_buf(),

@@ -45,13 +45,7 @@ pub struct Pair {
 impl Pair {
     /// Compiles `patterns` (each a `Split(Isolated)` rule) both ways.
     pub fn new(patterns: &[&str]) -> Pair {
-        let rules: Vec<SplitRule> = patterns
-            .iter()
-            .map(|p| SplitRule {
-                pattern: (*p).to_owned(),
-                keep_gaps: true,
-            })
-            .collect();
+        let rules: Vec<SplitRule> = patterns.iter().map(|p| SplitRule::isolated(p)).collect();
         Pair {
             compiled: RegexChain::new(&rules).expect("pattern compiles"),
             hand: match patterns {

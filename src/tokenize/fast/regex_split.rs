@@ -349,13 +349,7 @@ mod tests {
     use super::*;
 
     fn chain(patterns: &[&str]) -> RegexChain {
-        let rules: Vec<SplitRule> = patterns
-            .iter()
-            .map(|p| SplitRule {
-                pattern: (*p).to_owned(),
-                keep_gaps: true,
-            })
-            .collect();
+        let rules: Vec<SplitRule> = patterns.iter().map(|p| SplitRule::isolated(p)).collect();
         RegexChain::new(&rules).expect("compiles")
     }
 

@@ -54,6 +54,17 @@ pub struct SplitRule {
     pub keep_gaps: bool,
 }
 
+impl SplitRule {
+    /// `Split(pattern, Isolated)`: matches and the text between them are
+    /// both pieces.
+    pub fn isolated(pattern: &str) -> SplitRule {
+        SplitRule {
+            pattern: pattern.to_owned(),
+            keep_gaps: true,
+        }
+    }
+}
+
 impl Shape {
     /// A short description, for the manifest and `--verbose`.
     pub fn describe(&self) -> String {
