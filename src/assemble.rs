@@ -133,7 +133,7 @@ fn with_row<R>(
     let line = batch.lines[i];
     let tail = batch.unterminated_tail && i + 1 == batch.len();
     let path = batch.path.clone();
-    let at = move || location(&path, line.line_no);
+    let at = move || location(&path, line.number(&path));
     let bytes = &batch.data[line.start..line.end];
     let result = SCANNER.with(|s| {
         let mut scanner = s.borrow_mut();
@@ -330,7 +330,7 @@ impl RecordBuilder {
                     if !kept {
                         out.data.truncate(mark);
                         out.rejected.push(Rejected {
-                            at: location(&batch.path, batch.lines[i].line_no),
+                            at: location(&batch.path, batch.lines[i].number(&batch.path)),
                             reason: self.lengths.reason(train_len).unwrap_or_default(),
                             text: batch.line(i).to_vec(),
                         });

@@ -246,6 +246,7 @@ fn read_line_at(
         start,
         end: batch.data.len(),
         line_no: pick.place.line_no,
+        offset: pick.place.offset,
     });
     Ok(())
 }
@@ -285,6 +286,7 @@ fn read_values_at(
         start,
         end: batch.data.len(),
         line_no: pick.place.line_no,
+        offset: pick.place.offset,
     });
     Ok(())
 }
@@ -306,7 +308,7 @@ fn open_once<'h>(
 fn pick_read_error(path: &Path, pick: &Pick, source: std::io::Error) -> LineError {
     LineError::Io {
         path: path.display().to_string(),
-        line: pick.place.line_no,
+        line: pick.place.line(path),
         source,
     }
 }
@@ -357,7 +359,8 @@ async fn read_one(
                         source,
                     })?;
                 at.offset = r.start;
-                at.lines_before = r.lines_before;
+                // Not counted past the file's start: see `read::part`.
+                at.lines_before = (r.start == 0).then_some(0);
                 read_batches_blocking(file.take(r.end - r.start), path, at, &tx)
             })
             .await
@@ -366,7 +369,8 @@ async fn read_one(
     }
     let reader = match part.range {
         Some(r) if object => {
-            at.lines_before = r.lines_before;
+            // Objects are never split (`shard plan`), so this range starts
+            // at byte 0 and its lines are counted.
             open::open_raw(&path, Some(r.start..r.end)).await
         }
         _ => open::open(&path).await,

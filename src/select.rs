@@ -20,8 +20,9 @@ use crate::spill::{ExternalSorter, FixedRecord, Sorted};
 const DOC_HASH_SEED: u64 = 0x646f_6375_6d65_6e74; // "document"
 
 /// One summary row, as pass 1 records it. Ordered for grouping: by raw
-/// document, rank, summary, then the row's place (file, line), so a
-/// summary's rows come in file order however the index was split.
+/// document, rank, summary, then the row's place in its file
+/// ([`RowPlace::key`]), so a summary's rows come in file order however
+/// the index was split.
 #[derive(Debug, Clone, Copy)]
 pub struct IndexEntry {
     /// 128-bit hash of `raw_document`: the group.
@@ -39,7 +40,7 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
-    fn order_key(&self) -> (u128, u64, u64, u64) {
+    fn order_key(&self) -> (u128, u64, u64, (u32, u64)) {
         (self.raw, self.rank, self.doc, self.place.key())
     }
 }

@@ -710,3 +710,70 @@ fn absurd_sizes_are_refused_and_leftovers_removed() {
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
 }
+
+// 8. Ctrl-C is prompt in every phase, even with a read blocked on a pipe
+// that never closes: the run ends with 130 and leaves no partial output.
+#[test]
+fn an_interrupt_ends_a_blocked_run_at_once() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let dir = tempdir();
+    let d = dir.path();
+    let llama = llama_dir().display().to_string();
+    let cases: [(&[&str], u64); 3] = [
+        // While the tokenizer's tables are built, then while reading stdin.
+        (&["tokens", "--tokenizer", &llama, "-o", "t.jsonl"], 100),
+        (&["tokens", "--tokenizer", &llama, "-o", "t.jsonl"], 1500),
+        (&["sample", "-n", "3", "-o", "s.jsonl"], 500),
+    ];
+    for (args, after_ms) in cases {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("knowmix"));
+        for var in ENV {
+            child.env_remove(var);
+        }
+        let mut child = child
+            .current_dir(d)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // One record, and the pipe stays open: the reader waits for more.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        let sent = Instant::now();
+        assert!(Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if sent.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                panic!("{args:?}: still running 15 s after SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdin);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "{args:?} after {after_ms} ms: {err}"
+        );
+        assert!(err.contains("interrupted"), "{args:?}: {err}");
+        let left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}

@@ -26,8 +26,25 @@ pub struct Line {
     pub start: usize,
     /// End of the byte range.
     pub end: usize,
-    /// 1-based line number in its file.
+    /// 1-based line number in its file; 0 when not counted (a range
+    /// that starts mid-file): [`Line::number`] finds it from `offset`.
     pub line_no: u64,
+    /// Byte offset of the line in its file; `u64::MAX` when unknown (a
+    /// compressed file or a pipe, whose lines are always counted).
+    pub offset: u64,
+}
+
+impl Line {
+    /// The line's 1-based number in `path` (its file): as counted, or
+    /// found from its byte offset. For messages: finding it reads the file
+    /// up to the line (once per file and stretch, see
+    /// [`super::place::line_at`]).
+    pub fn number(&self, path: &Path) -> u64 {
+        if self.line_no != 0 || self.offset == u64::MAX {
+            return self.line_no;
+        }
+        super::place::line_at(path, self.offset)
+    }
 }
 
 /// A run of consecutive non-blank lines from one file.
@@ -119,7 +136,7 @@ impl LineBatch {
             &mut batch,
             &mut Cursor {
                 row: first_row,
-                line_no: 0,
+                line_no: Some(0),
             },
         );
         batch
@@ -245,8 +262,9 @@ impl LineError {
 
 /// Where a reader starts: which file of the dataset, the ordinal of its
 /// first row, and how many lines come before the bytes it reads (0 at the
-/// start of a file; a shard's part of a large file starts further on).
-#[derive(Debug, Clone, Copy, Default)]
+/// start of a file; not counted for a shard's part of a large file that
+/// starts further on).
+#[derive(Debug, Clone, Copy)]
 pub struct Start {
     /// Index of the file among its dataset's files.
     pub file: u32,
@@ -254,8 +272,22 @@ pub struct Start {
     pub first_row: u64,
     /// Byte offset of the first byte read (plain files).
     pub offset: u64,
-    /// Lines before that byte.
-    pub lines_before: u64,
+    /// Lines before that byte; `None` when not counted: the lines are
+    /// then numbered 0 and found from their offsets ([`Line::number`]).
+    /// Only plain files, read with [`read_batches_blocking`], start
+    /// mid-file.
+    pub lines_before: Option<u64>,
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Start {
+            file: 0,
+            first_row: 0,
+            offset: 0,
+            lines_before: Some(0),
+        }
+    }
 }
 
 /// Read `reader` to the end, sending each full batch to `tx` (stops early,
@@ -275,7 +307,8 @@ pub async fn read_batches(
     };
     let mut batch = new_batch(first_row);
     let mut row = first_row;
-    let mut line_no = at.lines_before;
+    // Compressed files, pipes and objects are read whole (never split).
+    let mut line_no = at.lines_before.unwrap_or(0);
     loop {
         line_no += 1;
         let start = batch.data.len();
@@ -299,6 +332,7 @@ pub async fn read_batches(
             start,
             end,
             line_no,
+            offset: u64::MAX,
         });
         batch.unterminated_tail = !terminated;
         row += 1;
@@ -380,7 +414,14 @@ pub fn read_batches_blocking(
         batch.file = file;
         batch.place = Some(BatchPlace { file, offset });
         batch.data.append(&mut carry);
-        let eof = fill(&mut reader, &mut batch.data, &path, cursor.line_no)?;
+        // Where a read error or an endless line is reported: the first
+        // line the batch holds.
+        let first_line = || {
+            cursor
+                .line_no
+                .map_or_else(|| super::place::line_at(&path, offset), |n| n + 1)
+        };
+        let eof = fill(&mut reader, &mut batch.data, &path, first_line)?;
         let complete = match memchr::memrchr(b'\n', &batch.data) {
             _ if eof => batch.data.len(),
             Some(nl) => nl + 1,
@@ -402,7 +443,8 @@ pub fn read_batches_blocking(
 
 struct Cursor {
     row: u64,
-    line_no: u64,
+    /// Lines so far; `None` when not counted ([`Start::lines_before`]).
+    line_no: Option<u64>,
 }
 
 /// Read until the buffer holds a batch and a newline, or EOF (true).
@@ -410,7 +452,7 @@ fn fill(
     reader: &mut impl std::io::Read,
     data: &mut Vec<u8>,
     path: &Path,
-    line_no: u64,
+    first_line: impl Fn() -> u64,
 ) -> Result<bool, LineError> {
     let mut scanned = 0;
     loop {
@@ -423,7 +465,7 @@ fn fill(
                 let path = path.display().to_string();
                 return Err(LineError::Io {
                     path,
-                    line: line_no + 1,
+                    line: first_line(),
                     source,
                 });
             }
@@ -439,7 +481,7 @@ fn fill(
             let path = path.display().to_string();
             return Err(LineError::TooLong {
                 path,
-                line: line_no + 1,
+                line: first_line(),
                 max: MAX_LINE_BYTES,
             });
         }
@@ -449,13 +491,16 @@ fn fill(
 /// Record every line of `batch.data` (all complete but maybe the last).
 fn split_lines(batch: &mut LineBatch, cursor: &mut Cursor) {
     let len = batch.data.len();
+    let base = batch.place.map_or(u64::MAX, |p| p.offset);
     let mut start = 0;
     while start < len {
         let (end, next, terminated) = match memchr::memchr(b'\n', &batch.data[start..]) {
             Some(i) => (start + i, start + i + 1, true),
             None => (len, len, false),
         };
-        cursor.line_no += 1;
+        if let Some(n) = &mut cursor.line_no {
+            *n += 1;
+        }
         let mut stop = end;
         if stop > start && batch.data[stop - 1] == b'\r' {
             stop -= 1;
@@ -464,7 +509,8 @@ fn split_lines(batch: &mut LineBatch, cursor: &mut Cursor) {
             batch.lines.push(Line {
                 start,
                 end: stop,
-                line_no: cursor.line_no,
+                line_no: cursor.line_no.unwrap_or(0),
+                offset: base.saturating_add(start as u64),
             });
             batch.unterminated_tail = !terminated;
             cursor.row += 1;

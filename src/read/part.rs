@@ -1,7 +1,10 @@
 //! What one reader reads: a whole input file, or a line-aligned byte range
 //! of a plain one. Shards of a mix are lists of parts, so one 50 GB file
-//! can be split among machines; a range knows how many lines come before
-//! it, so messages still say `file:line`.
+//! can be split among machines. Nobody counts the lines before a range up
+//! front (that would read the file up to it): its lines carry their byte
+//! offsets, and a message finds its line number from the offset when it
+//! needs one ([`super::place::line_at`]), so messages still say
+//! `file:line`.
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +29,6 @@ pub struct ByteRange {
     pub start: u64,
     /// One past the last byte (the start of a line, or the file's end).
     pub end: u64,
-    /// How many lines come before `start`.
-    pub lines_before: u64,
 }
 
 impl Part {

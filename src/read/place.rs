@@ -1,7 +1,18 @@
-//! Where a row is. A row's identity is (file, line), never a global
-//! ordinal, so index runs made on different machines, from different parts
-//! of the same files, merge and agree; the byte offset lets a later stage
-//! read just that row again.
+//! Where a row is. A row's identity is (file, byte offset) in a plain
+//! file and (file, line) in a compressed one (read whole, never split),
+//! never a global ordinal, so index runs made on different machines, from
+//! different parts of the same files, merge and agree; the byte offset
+//! lets a later stage read just that row again.
+//!
+//! Line numbers are for messages. A shard's part of a large file starts
+//! mid-file, and counting the lines before it would mean reading the file
+//! up to there (what made `shard plan` cost as much as an index shard), so
+//! its lines are not counted: a message finds its line number from the
+//! byte offset ([`line_at`]) when it needs one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Where a row's line lies: its file (index among its dataset's files)
 /// and line, which together are the row's identity on any machine, and,
@@ -55,10 +66,75 @@ impl RowPlace {
 }
 
 impl RowPlace {
-    /// The row's identity as one ordered number: file, then line. Files of
-    /// more than 2^40 lines or datasets of more than 2^24 files are beyond
-    /// any real corpus.
-    pub fn key(&self) -> u64 {
-        (u64::from(self.file) << 40) | (self.line_no & ((1 << 40) - 1))
+    /// The row's identity, ordered as the rows are in their files: the
+    /// file, then the byte offset (plain files) or the line number
+    /// (compressed ones, which are read whole, so always counted).
+    pub fn key(&self) -> (u32, u64) {
+        let within = if self.is_known() {
+            self.offset
+        } else {
+            self.line_no
+        };
+        (self.file, within)
+    }
+
+    /// The row's 1-based line number in `path` (its file), for messages:
+    /// as counted, or found from its byte offset ([`line_at`]).
+    pub fn line(&self, path: &Path) -> u64 {
+        if self.line_no != 0 || !self.is_known() {
+            return self.line_no;
+        }
+        line_at(path, self.offset)
+    }
+}
+
+/// Lines counted so far, per file: byte offset of a line start -> lines
+/// before it. Messages about nearby lines count on from the nearest.
+static COUNTED: Mutex<Option<HashMap<PathBuf, BTreeMap<u64, u64>>>> = Mutex::new(None);
+
+/// The 1-based number of the line that starts at byte `offset` of `path`:
+/// the newlines before it, counted from the nearest offset counted before
+/// (so a run's messages about one file read it about once), plus one. For
+/// messages only; 0 when the file cannot be read.
+pub fn line_at(path: &Path, offset: u64) -> u64 {
+    let (from, before) = {
+        let counted = COUNTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counted
+            .as_ref()
+            .and_then(|m| m.get(path))
+            .and_then(|marks| marks.range(..=offset).next_back())
+            .map_or((0, 0), |(&at, &lines)| (at, lines))
+    };
+    let Ok(newlines) = count_newlines(path, from, offset) else {
+        return 0;
+    };
+    let lines = before + newlines;
+    let mut counted = COUNTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    counted
+        .get_or_insert_with(HashMap::new)
+        .entry(path.to_path_buf())
+        .or_default()
+        .insert(offset, lines);
+    lines + 1
+}
+
+/// The newlines in bytes `from..to` of `path`.
+fn count_newlines(path: &Path, from: u64, to: u64) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut rest = file.take(to.saturating_sub(from));
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 0u64;
+    loop {
+        let n = rest.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
     }
 }

@@ -169,7 +169,7 @@ pub(crate) async fn emit_planned(
 /// The tokenizer `plan` copied into the work folder.
 fn load_tokenizer(work: &Work) -> anyhow::Result<LoadedTokenizer> {
     let dir = work.tokenizer_dir();
-    chat::load(&dir.to_string_lossy())
+    chat::load_planned(&dir)
         .with_context(|| format!("{}: cannot load the planned tokenizer", dir.display()))
 }
 

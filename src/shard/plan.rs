@@ -295,14 +295,9 @@ fn place_file(
         out.push((bounds[0].0, whole()));
         return Ok(out);
     }
-    let lines = lines_before(input.path, bounds.iter().map(|b| b.1))?;
-    for ((s, start, end), lines_before) in bounds.into_iter().zip(lines) {
+    for (s, start, end) in bounds {
         let part = Part {
-            range: Some(ByteRange {
-                start,
-                end,
-                lines_before,
-            }),
+            range: Some(ByteRange { start, end }),
             ..whole()
         };
         out.push((s, part));
@@ -352,34 +347,9 @@ fn next_line_start(path: &Path, at: u64) -> Result<u64, StageError> {
     }
 }
 
-/// For each of `starts` (ascending line starts), the lines before it: one
-/// read of the file up to the last of them.
-fn lines_before(path: &Path, starts: impl Iterator<Item = u64>) -> Result<Vec<u64>, StageError> {
-    let io = |source| StageError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file =
-        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
-    let (mut pos, mut lines) = (0u64, 0u64);
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for start in starts {
-        while pos < start {
-            let want = usize::try_from(start - pos)
-                .unwrap_or(usize::MAX)
-                .min(buf.len());
-            file.read_exact(&mut buf[..want]).map_err(io)?;
-            lines += memchr::memchr_iter(b'\n', &buf[..want]).count() as u64;
-            pos += want as u64;
-        }
-        out.push(lines);
-    }
-    Ok(out)
-}
-
 /// Write the tokenizer as a folder any stage can load: `tokenizer.json`,
-/// the chat template, and the special tokens the template uses.
+/// the chat template, the special tokens the template uses, and the fast
+/// counter's tables ([`crate::tokenize::chat::load_planned`]).
 fn save_tokenizer(tokenizer: &PreparedTokenizer, dir: &Path) -> Result<(), StageError> {
     let resolved = tokenizer.resolved();
     let io = |source| StageError::Io {
@@ -402,5 +372,8 @@ fn save_tokenizer(tokenizer: &PreparedTokenizer, dir: &Path) -> Result<(), Stage
     if let Some(template) = &resolved.chat_template {
         write("chat_template.jinja", template.as_bytes())?;
     }
+    // The fast counter's tables too: no stage reads, hashes or rebuilds
+    // the 9 MB tokenizer.json (a fresh pod would spend ~0.4 s building).
+    tokenizer.store_tables(dir).map_err(io)?;
     Ok(())
 }

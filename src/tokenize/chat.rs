@@ -142,9 +142,31 @@ impl PreparedTokenizer {
     /// Build the counter: the fast path when it supports this tokenizer,
     /// else HF `tokenizers`.
     pub fn build(self) -> anyhow::Result<LoadedTokenizer> {
-        let (counter, counter_kind, counter_detail) = build_counter(&self.resolved)?;
+        let counter = build_counter(&self.resolved)?;
+        Ok(self.with_counter(counter))
+    }
+
+    /// Write the fast counter's tables into `dir` (a folder of this
+    /// tokenizer's files), so whoever loads that folder with
+    /// [`load_planned`] neither reads `tokenizer.json` nor builds them.
+    /// Nothing is written when the fast path does not support it.
+    pub fn store_tables(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        use super::fast::stored;
+        let cache = stored::cache_dir(|k| std::env::var_os(k));
+        stored::export(
+            &self.resolved.tokenizer_json,
+            cache.as_deref(),
+            &dir.join(stored::TABLES_FILE),
+        )?;
+        Ok(())
+    }
+
+    fn with_counter(
+        self,
+        (counter, counter_kind, counter_detail): (Box<dyn TokenCount>, &'static str, String),
+    ) -> LoadedTokenizer {
         let added = counter.count("");
-        Ok(LoadedTokenizer {
+        LoadedTokenizer {
             description: self.resolved.describe(),
             counter_kind,
             counter_detail,
@@ -154,8 +176,29 @@ impl PreparedTokenizer {
                 added,
             }),
             resolved: self.resolved,
-        })
+        }
     }
+}
+
+/// Load a folder of tokenizer files that `shard plan` wrote: from the
+/// fast counter's tables stored there when they are sound (its
+/// `tokenizer.json` is then not read, hashed nor parsed; the plan holds
+/// its hashes), else as [`load`] does.
+pub fn load_planned(dir: &std::path::Path) -> anyhow::Result<LoadedTokenizer> {
+    use super::fast::stored;
+    let Some(fast) = stored::load_file(&dir.join(stored::TABLES_FILE)) else {
+        return load(&dir.to_string_lossy());
+    };
+    let resolved = super::resolve::resolve_templates(dir)?;
+    let template = resolved
+        .chat_template()
+        .with_context(|| format!("tokenizer {}: cannot load its chat template", dir.display()))?;
+    let detail = fast.describe();
+    let prepared = PreparedTokenizer {
+        resolved,
+        template: Some(template),
+    };
+    Ok(prepared.with_counter((Box::new(fast), "fast", detail)))
 }
 
 /// The fast counter when it supports this tokenizer, else HF's; with its

@@ -205,14 +205,22 @@ pub fn resolve(spec: &str) -> Result<ResolvedTokenizer, ResolveError> {
 pub fn resolve_in(spec: &str, hub_cache: &Path) -> Result<ResolvedTokenizer, ResolveError> {
     let path = Path::new(spec);
     if path.is_dir() {
-        return load_dir(path, TokenizerSource::Folder(path.to_path_buf()), None);
+        return load_dir(
+            path,
+            TokenizerSource::Folder(path.to_path_buf()),
+            Json::InFolder,
+        );
     }
     if path.is_file() {
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        return load_dir(dir, TokenizerSource::File(path.to_path_buf()), Some(path));
+        return load_dir(
+            dir,
+            TokenizerSource::File(path.to_path_buf()),
+            Json::At(path),
+        );
     }
     let Some((org, name)) = hub_id(spec) else {
         return Err(ResolveError::PathNotFound {
@@ -225,7 +233,7 @@ pub fn resolve_in(spec: &str, hub_cache: &Path) -> Result<ResolvedTokenizer, Res
             id: spec.to_owned(),
             snapshot: snapshot.clone(),
         };
-        return load_dir(&snapshot, source, None);
+        return load_dir(&snapshot, source, Json::InFolder);
     }
     if spec == DEFAULT_TOKENIZER {
         return embedded();
@@ -335,17 +343,42 @@ fn digest(path: &Path, bytes: &[u8]) -> FileDigest {
     }
 }
 
+/// A folder's chat template and special tokens, without reading its
+/// `tokenizer.json` (left empty): for a counter loaded from the tables
+/// `shard plan` stored beside them.
+pub fn resolve_templates(dir: &Path) -> Result<ResolvedTokenizer, ResolveError> {
+    load_dir(dir, TokenizerSource::Folder(dir.to_path_buf()), Json::Skip)
+}
+
+/// Which `tokenizer.json` a folder load reads.
+enum Json<'a> {
+    /// The folder's own.
+    InFolder,
+    /// This file (named by the spec).
+    At(&'a Path),
+    /// None ([`resolve_templates`]).
+    Skip,
+}
+
 fn load_dir(
     dir: &Path,
     source: TokenizerSource,
-    json_path: Option<&Path>,
+    json: Json<'_>,
 ) -> Result<ResolvedTokenizer, ResolveError> {
     let mut files = Vec::new();
-    let json_path = json_path.map_or_else(|| dir.join("tokenizer.json"), Path::to_path_buf);
-    let tokenizer_json =
-        read_optional(&json_path, &mut files)?.ok_or_else(|| ResolveError::NoTokenizerJson {
-            dir: dir.to_path_buf(),
-        })?;
+    let json_path = match json {
+        Json::InFolder => Some(dir.join("tokenizer.json")),
+        Json::At(path) => Some(path.to_path_buf()),
+        Json::Skip => None,
+    };
+    let tokenizer_json = match json_path {
+        Some(path) => {
+            read_optional(&path, &mut files)?.ok_or_else(|| ResolveError::NoTokenizerJson {
+                dir: dir.to_path_buf(),
+            })?
+        }
+        None => Vec::new(),
+    };
     let config_path = dir.join("tokenizer_config.json");
     let config = read_optional(&config_path, &mut files)?
         .map(|b| parse_json(&config_path, &b))

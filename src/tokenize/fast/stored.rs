@@ -62,6 +62,43 @@ pub fn load_or_build(json: &[u8], dir: Option<&Path>) -> Result<Option<FastCount
     Ok(Some(counter))
 }
 
+/// The stored tables' file name in a folder of one tokenizer's files
+/// (`shard plan` writes it beside the copied `tokenizer.json`).
+pub const TABLES_FILE: &str = "fast-counter.bin";
+
+/// Write the stored tables for `json` to `to`: a copy of the cached file
+/// when it is there and sound, else built (and cached, best effort).
+/// `Ok(false)`, writing nothing, when the fast path does not support this
+/// tokenizer (or cannot read it: HF `tokenizers` will say why).
+pub fn export(json: &[u8], cache: Option<&Path>, to: &Path) -> std::io::Result<bool> {
+    let cached = cache.map(|d| d.join(file_name(json)));
+    if let Some(path) = cached.as_deref().filter(|p| load(p).is_some()) {
+        let dir = to.parent().expect("a file in a folder");
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::copy(&mut std::fs::File::open(path)?, temp.as_file_mut())?;
+        temp.persist(to).map_err(|e| e.error)?;
+        return Ok(true);
+    }
+    let Ok(Some(spec)) = config::parse(json) else {
+        return Ok(false);
+    };
+    let Ok(Some(counter)) = FastCounter::from_spec(&spec) else {
+        return Ok(false);
+    };
+    let payload = encode(&spec, &counter);
+    store(to, &payload)?;
+    if let Some(path) = cached {
+        let _ = store(&path, &payload);
+    }
+    Ok(true)
+}
+
+/// The counter stored at `path` ([`export`]), if the file is there and
+/// sound.
+pub fn load_file(path: &Path) -> Option<FastCounter> {
+    load(path)
+}
+
 fn file_name(json: &[u8]) -> String {
     let digest = xxhash_rust::xxh3::xxh3_128(json);
     format!("fast-bpe-v{VERSION}-{digest:032x}.bin")
