@@ -57,7 +57,7 @@ pub struct LineBatch {
     /// Row ordinal (0-based, counting non-blank lines across all the
     /// parts one reader reads) of the first line: a row's local position,
     /// for stages that read the same parts again. Row identity across
-    /// machines is (file, line) ([`RowPlace`]).
+    /// machines is its place in its file ([`RowPlace::key`]).
     pub first_row: u64,
     /// The bytes of every line, back to back.
     pub data: Vec<u8>,

@@ -11,7 +11,7 @@
 //!   run and the value spans (pass 1).
 //! * [`emit()`] draws from every shard's runs (the same answer in every
 //!   shard: the draw is a pure function of seed and texts, and rows are
-//!   identified by (file, line)) and writes shard I's part of every cut
+//!   identified by their place in their file) and writes shard I's part of every cut
 //!   (pass 2).
 //! * [`merge()`] concatenates the parts in shard order into
 //!   `combined_cut_{N}x.jsonl` and writes the manifest.
