@@ -90,6 +90,8 @@ impl RowPlace {
 
 /// Lines counted so far, per file: byte offset of a line start -> lines
 /// before it. Messages about nearby lines count on from the nearest.
+/// At most [`MARKS_PER_FILE`] are kept per file (every other one is
+/// dropped when full), so millions of rejected rows hold little memory.
 static COUNTED: Mutex<Option<HashMap<PathBuf, BTreeMap<u64, u64>>>> = Mutex::new(None);
 
 /// The 1-based number of the line that starts at byte `offset` of `path`:
@@ -114,13 +116,23 @@ pub fn line_at(path: &Path, offset: u64) -> u64 {
     let mut counted = COUNTED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    counted
+    let marks = counted
         .get_or_insert_with(HashMap::new)
         .entry(path.to_path_buf())
-        .or_default()
-        .insert(offset, lines);
+        .or_default();
+    if marks.len() >= MARKS_PER_FILE {
+        let mut keep = false;
+        marks.retain(|_, _| {
+            keep = !keep;
+            keep
+        });
+    }
+    marks.insert(offset, lines);
     lines + 1
 }
+
+/// How many counted offsets [`line_at`] keeps per file.
+const MARKS_PER_FILE: usize = 4096;
 
 /// The newlines in bytes `from..to` of `path`.
 fn count_newlines(path: &Path, from: u64, to: u64) -> std::io::Result<u64> {
@@ -136,5 +148,40 @@ fn count_newlines(path: &Path, from: u64, to: u64) -> std::io::Result<u64> {
             return Ok(lines);
         }
         lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line's number found from its offset, in an order that jumps
+    /// back and forth and past the marks kept per file, equals its count.
+    #[test]
+    fn line_at_finds_every_line_from_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines.jsonl");
+        let mut text = Vec::new();
+        let mut starts = Vec::new();
+        for i in 0..(MARKS_PER_FILE + 1500) {
+            starts.push(text.len() as u64);
+            text.extend_from_slice(format!("{{\"row\":{i}}}").as_bytes());
+            text.extend_from_slice(if i % 7 == 0 { b"\r\n\n" } else { b"\n" });
+        }
+        std::fs::write(&path, &text).unwrap();
+        let number = |offset: u64| {
+            1 + text[..offset as usize]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+        };
+        // A fixed shuffle: stride through the lines from several places.
+        let n = starts.len();
+        for k in 0..n {
+            let at = starts[(k * 7919 + 13) % n];
+            assert_eq!(line_at(&path, at), number(at), "offset {at}");
+        }
+        assert!(COUNTED.lock().unwrap().as_ref().unwrap()[&path].len() <= MARKS_PER_FILE);
+        assert_eq!(line_at(&dir.path().join("gone"), 10), 0);
     }
 }
