@@ -83,6 +83,23 @@ impl RecordError {
         }
     }
 
+    /// The same error with `hint` as a missing column's advice: the
+    /// command's own flag, where the generic hint names `mix`'s
+    /// `--column`. Other errors are unchanged.
+    pub fn with_missing_hint(self, hint: &str) -> Self {
+        match self {
+            RecordError::MissingColumns {
+                at, missing, found, ..
+            } => RecordError::MissingColumns {
+                at,
+                missing,
+                found,
+                hint: hint.to_owned(),
+            },
+            e => e,
+        }
+    }
+
     /// The message without its `file:line: ` prefix.
     pub fn reason(&self) -> String {
         let text = self.to_string();

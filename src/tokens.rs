@@ -69,7 +69,10 @@ impl RecordCounter {
                 Ok(n as u64)
             }
             Template::None => {
-                Ok(self.length.count_text(line.required_str(&self.field, at)?) as u64)
+                let text = line
+                    .required_str(&self.field, at)
+                    .map_err(|e| e.with_missing_hint("; name the text field with --text-field"))?;
+                Ok(self.length.count_text(text) as u64)
             }
         }
     }

@@ -248,6 +248,21 @@ const BAD_INPUTS: &[BadInput] = &[
         message: &["missing column(s) [\"messages\"]", "--field"],
     },
     BadInput {
+        class: "tokens --template none: no text field hints --text-field, a flag it has",
+        files: &[("a.jsonl", "{\"body\": \"hi\"}\n")],
+        env: &[],
+        args: &[
+            "tokens",
+            "a.jsonl",
+            "--tokenizer",
+            "@llama",
+            "--template",
+            "none",
+        ],
+        code: 1,
+        message: &["missing column(s) [\"text\"]", "--text-field"],
+    },
+    BadInput {
         class: "recipe: a sampling_size that is not a number",
         files: &[
             ("a.jsonl", CHAT),

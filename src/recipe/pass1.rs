@@ -138,15 +138,7 @@ fn count_tokens(
     counter: &RecordCounter,
     at: &dyn Fn() -> Location,
 ) -> Result<u64, RecordError> {
-    with_parsed(bytes, at, |line, at| counter.count(line, at)).map_err(|e| match e {
-        RecordError::MissingColumns {
-            at, missing, found, ..
-        } => RecordError::MissingColumns {
-            at,
-            missing,
-            found,
-            hint: "; to count tokens each record needs `messages: [{role, content}]`".into(),
-        },
-        e => e,
+    with_parsed(bytes, at, |line, at| counter.count(line, at)).map_err(|e| {
+        e.with_missing_hint("; to count tokens each record needs `messages: [{role, content}]`")
     })
 }
