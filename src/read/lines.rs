@@ -40,10 +40,7 @@ impl Line {
     /// up to the line (once per file and stretch, see
     /// [`super::place::line_at`]).
     pub fn number(&self, path: &Path) -> u64 {
-        if self.line_no != 0 || self.offset == u64::MAX {
-            return self.line_no;
-        }
-        super::place::line_at(path, self.offset)
+        super::place::line_number(path, self.line_no, self.offset)
     }
 }
 

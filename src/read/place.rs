@@ -81,11 +81,18 @@ impl RowPlace {
     /// The row's 1-based line number in `path` (its file), for messages:
     /// as counted, or found from its byte offset ([`line_at`]).
     pub fn line(&self, path: &Path) -> u64 {
-        if self.line_no != 0 || !self.is_known() {
-            return self.line_no;
-        }
-        line_at(path, self.offset)
+        line_number(path, self.line_no, self.offset)
     }
+}
+
+/// A line's 1-based number in `path`: `line_no` when counted (not 0) or
+/// when the offset is unknown (`u64::MAX`: compressed files and pipes are
+/// always counted), else found from the byte `offset` ([`line_at`]).
+pub fn line_number(path: &Path, line_no: u64, offset: u64) -> u64 {
+    if line_no != 0 || offset == u64::MAX {
+        return line_no;
+    }
+    line_at(path, offset)
 }
 
 /// Lines counted so far, per file: byte offset of a line start -> lines

@@ -95,7 +95,12 @@ impl Merge<'_> {
         // the new manifest is written; without a manifest it is plainly
         // unfinished (a rerun redoes it), never described by the old one.
         if !object {
-            remove_if_present(&dir.join("manifest.json"))?;
+            let manifest = dir.join("manifest.json");
+            crate::store::delete(&crate::store::Location::from_path(&manifest)?)
+                .await
+                .with_context(|| {
+                    format!("{}: cannot remove the old manifest", manifest.display())
+                })?;
         }
         for output in outputs {
             output.commit().await?;
@@ -276,15 +281,5 @@ impl Commit {
             Commit::Rename { from, to } => std::fs::rename(&from, &to)
                 .with_context(|| format!("{}: cannot move the cut into place", to.display())),
         }
-    }
-}
-
-/// Remove `path` if it exists.
-fn remove_if_present(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("{}: cannot remove the old manifest", path.display()))
-        }
-        _ => Ok(()),
     }
 }

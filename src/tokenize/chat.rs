@@ -157,8 +157,7 @@ impl PreparedTokenizer {
             &self.resolved.tokenizer_json,
             cache.as_deref(),
             &dir.join(stored::TABLES_FILE),
-        )?;
-        Ok(())
+        )
     }
 
     fn with_counter(

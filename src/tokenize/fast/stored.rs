@@ -49,17 +49,27 @@ pub fn load_or_build(json: &[u8], dir: Option<&Path>) -> Result<Option<FastCount
     if let Some(counter) = path.as_deref().and_then(load) {
         return Ok(Some(counter));
     }
+    let Some((counter, payload)) = build(json)? else {
+        return Ok(None);
+    };
+    if let Some(path) = path {
+        // A cache that cannot be written only costs the next run time.
+        let _ = store(&path, &payload);
+    }
+    Ok(Some(counter))
+}
+
+/// The counter built from `json` and its stored form; `None` when the
+/// fast path does not support this tokenizer.
+fn build(json: &[u8]) -> Result<Option<(FastCounter, Vec<u8>)>, FastError> {
     let Some(spec) = config::parse(json)? else {
         return Ok(None);
     };
     let Some(counter) = FastCounter::from_spec(&spec)? else {
         return Ok(None);
     };
-    if let Some(path) = path {
-        // A cache that cannot be written only costs the next run time.
-        let _ = store(&path, &encode(&spec, &counter));
-    }
-    Ok(Some(counter))
+    let payload = encode(&spec, &counter);
+    Ok(Some((counter, payload)))
 }
 
 /// The stored tables' file name in a folder of one tokenizer's files
@@ -68,29 +78,25 @@ pub const TABLES_FILE: &str = "fast-counter.bin";
 
 /// Write the stored tables for `json` to `to`: a copy of the cached file
 /// when it is there and sound, else built (and cached, best effort).
-/// `Ok(false)`, writing nothing, when the fast path does not support this
-/// tokenizer (or cannot read it: HF `tokenizers` will say why).
-pub fn export(json: &[u8], cache: Option<&Path>, to: &Path) -> std::io::Result<bool> {
+/// Nothing is written when the fast path does not support this tokenizer
+/// (or cannot read it: HF `tokenizers` will say why).
+pub fn export(json: &[u8], cache: Option<&Path>, to: &Path) -> std::io::Result<()> {
     let cached = cache.map(|d| d.join(file_name(json)));
     if let Some(path) = cached.as_deref().filter(|p| load(p).is_some()) {
         let dir = to.parent().expect("a file in a folder");
         let mut temp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::copy(&mut std::fs::File::open(path)?, temp.as_file_mut())?;
         temp.persist(to).map_err(|e| e.error)?;
-        return Ok(true);
+        return Ok(());
     }
-    let Ok(Some(spec)) = config::parse(json) else {
-        return Ok(false);
+    let Ok(Some((_, payload))) = build(json) else {
+        return Ok(());
     };
-    let Ok(Some(counter)) = FastCounter::from_spec(&spec) else {
-        return Ok(false);
-    };
-    let payload = encode(&spec, &counter);
     store(to, &payload)?;
     if let Some(path) = cached {
         let _ = store(&path, &payload);
     }
-    Ok(true)
+    Ok(())
 }
 
 /// The counter stored at `path` ([`export`]), if the file is there and
